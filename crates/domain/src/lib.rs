@@ -1,0 +1,9 @@
+//! Pure CSCX types and rules: no IO, no async. Everything here is testable without a database.
+
+pub mod clock;
+pub mod role;
+pub mod validate;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use role::{Role, TokenScope};
+pub use validate::{FieldErrors, Stage};

@@ -1,0 +1,113 @@
+//! Who may do what. Roles are ordered: each one can do everything the one below it can.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads the portfolio.
+    Viewer,
+    /// Writes portfolio data for the accounts they run.
+    Csm,
+    /// Writes portfolio data; decides escalations.
+    Manager,
+    /// Everything, plus users and API tokens.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Csm, Role::Manager, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Csm => "csm",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn can_read(self) -> bool {
+        true
+    }
+
+    pub fn can_write_portfolio(self) -> bool {
+        self >= Role::Csm
+    }
+
+    pub fn can_manage_users(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown role {s:?}: expected one of viewer, csm, manager, admin")
+            })
+    }
+}
+
+/// What an API token may reach. `Ingest` tokens reach the ingestion endpoints and nothing else,
+/// so a key embedded in product telemetry cannot read the portfolio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    Full,
+    Ingest,
+}
+
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Full => "full",
+            TokenScope::Ingest => "ingest",
+        }
+    }
+}
+
+impl FromStr for TokenScope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "full" => Ok(TokenScope::Full),
+            "ingest" => Ok(TokenScope::Ingest),
+            _ => Err(format!("unknown scope {s:?}: expected full or ingest")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_by_power() {
+        assert!(!Role::Viewer.can_write_portfolio());
+        assert!(Role::Csm.can_write_portfolio());
+        assert!(Role::Manager.can_write_portfolio());
+        assert!(!Role::Manager.can_manage_users());
+        assert!(Role::Admin.can_manage_users());
+    }
+
+    #[test]
+    fn roles_round_trip_through_text() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}

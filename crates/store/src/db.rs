@@ -1,0 +1,219 @@
+//! The database handle: one enum over the two backends, chosen at run time from the URL.
+//!
+//! Repository code is written once and expanded for each backend by the [`run!`] macro, so a
+//! query that is portable SQL (`$1…$n` placeholders, `RETURNING`, `ON CONFLICT`) has one text.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use crate::error::{Error, Result};
+
+/// Expands `$body` once per backend with `$conn` bound to `&mut SqliteConnection` or
+/// `&mut PgConnection`. The body must compile for both, which keeps the SQL portable.
+#[macro_export]
+macro_rules! run {
+    ($c:expr, |$conn:ident| $body:expr) => {
+        match $c {
+            $crate::DbConn::Sqlite($conn) => $body,
+            $crate::DbConn::Postgres($conn) => $body,
+        }
+    };
+}
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A connection pool for either backend. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A borrowed connection (pooled or inside a transaction) that repository functions run on.
+pub enum DbConn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// A connection checked out of the pool.
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// A write transaction. On SQLite it is opened with `BEGIN IMMEDIATE`, so a transaction that
+/// reads before it writes cannot fail to upgrade its lock; dropped without `commit` it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Db {
+    /// Connects to `sqlite://path` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str, config: &PoolConfig) -> Result<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(Error::Db)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections)
+                .acquire_timeout(config.acquire_timeout)
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(Error::Db)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // NORMAL in WAL mode loses no committed transaction when the process dies;
+                // only an OS crash or power loss can take back the last commits.
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(15))
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-32000");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(config.max_connections)
+                .acquire_timeout(config.acquire_timeout)
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(Error::Config(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks a connection out of the pool.
+    pub async fn conn(&self) -> Result<Conn> {
+        Ok(match self {
+            Db::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Db::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Connections open and idle, for the `/metrics` pool gauges.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self {
+            Db::Sqlite(p) => (p.size(), p.num_idle()),
+            Db::Postgres(p) => (p.size(), p.num_idle()),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Runs `SELECT 1`: the readiness probe's "database reachable".
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.conn().await?;
+        run!(c.c(), |conn| sqlx::query("SELECT 1")
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
+            .map_err(Error::from))
+    }
+}
+
+impl Conn {
+    pub fn c(&mut self) -> DbConn<'_> {
+        match self {
+            Conn::Sqlite(c) => DbConn::Sqlite(&mut *c),
+            Conn::Postgres(c) => DbConn::Postgres(&mut *c),
+        }
+    }
+}
+
+impl Tx {
+    pub fn c(&mut self) -> DbConn<'_> {
+        match self {
+            Tx::Sqlite(t) => DbConn::Sqlite(&mut *t),
+            Tx::Postgres(t) => DbConn::Postgres(&mut *t),
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl DbConn<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Sqlite(_) => Backend::Sqlite,
+            DbConn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Reborrows, so one connection can be passed to several repository calls in turn.
+    pub fn re(&mut self) -> DbConn<'_> {
+        match self {
+            DbConn::Sqlite(c) => DbConn::Sqlite(&mut **c),
+            DbConn::Postgres(c) => DbConn::Postgres(&mut **c),
+        }
+    }
+}

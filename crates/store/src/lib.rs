@@ -1,0 +1,16 @@
+//! CSCX database layer: column codecs, one generic repository for every table, specialised
+//! queries where the product needs them, and embedded migrations for SQLite and PostgreSQL.
+
+pub mod customers;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod migrate;
+pub mod model;
+pub mod product;
+pub mod types;
+
+pub use db::{Backend, Conn, Db, DbConn, PoolConfig, Tx};
+pub use entity::Entity;
+pub use error::{Error, Result};
+pub use types::{Embedding, Id, Money, TextList, Timestamp};

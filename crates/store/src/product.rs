@@ -1,0 +1,282 @@
+//! Tables the product adds to the data model: people who sign in, their API tokens and
+//! sessions, login attempts (for rate limiting), and stored responses for `Idempotency-Key`.
+//! The job queue's tables (`jobs`, `schedules`) belong to `cscx-jobs`.
+
+use crate::entity;
+use crate::error::Result;
+use crate::types::{Id, Timestamp};
+use crate::{run, DbConn};
+
+entity! {
+    /// A person who signs in (or owns API tokens). Never serialised to clients as is: the
+    /// password hash stays on the server.
+    User in "users" {
+        id: Id,
+        email: String,
+        name: Option<String>,
+        role: String,
+        password_hash: Option<String>,
+        disabled: bool,
+        time_zone: String,
+        last_login_at: Option<Timestamp>,
+        created_at: Timestamp,
+        updated_at: Timestamp,
+    }
+}
+
+entity! {
+    /// An API token: only its SHA-256 is stored; `prefix` lets people tell tokens apart.
+    ApiToken in "api_tokens" {
+        id: Id,
+        user_id: Id => "users",
+        name: String,
+        token_hash: String,
+        prefix: String,
+        role: Option<String>,
+        scope: String,
+        created_at: Timestamp,
+        last_used_at: Option<Timestamp>,
+        expires_at: Option<Timestamp>,
+        revoked_at: Option<Timestamp>,
+    }
+}
+
+entity! {
+    /// A signed-in browser session (the cookie holds the secret, the table its hash).
+    AuthSession in "auth_sessions" {
+        id: Id,
+        user_id: Id => "users",
+        token_hash: String,
+        csrf_token: String,
+        user_agent: Option<String>,
+        ip: Option<String>,
+        created_at: Timestamp,
+        last_seen_at: Timestamp,
+        expires_at: Timestamp,
+    }
+}
+
+entity! {
+    /// One sign-in attempt, kept for a while to rate-limit password guessing across nodes.
+    LoginAttempt in "login_attempts" {
+        id: Id,
+        email: String,
+        ip: Option<String>,
+        succeeded: bool,
+        attempted_at: Timestamp,
+    }
+}
+
+entity! {
+    /// The first response to a request sent with an `Idempotency-Key`.
+    IdempotencyRecord in "idempotency_keys" {
+        id: Id,
+        scope: String,
+        idem_key: String,
+        method: String,
+        path: String,
+        request_hash: String,
+        status_code: Option<i32>,
+        response_body: Option<String>,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    }
+}
+
+pub async fn user_by_email(c: DbConn<'_>, email: &str) -> Result<Option<User>> {
+    run!(c, |conn| Ok(sqlx::query_as::<_, User>(
+        "SELECT * FROM users WHERE email = $1"
+    )
+    .bind(email.to_lowercase())
+    .fetch_optional(&mut *conn)
+    .await?))
+}
+
+pub async fn token_by_hash(c: DbConn<'_>, hash: &str) -> Result<Option<ApiToken>> {
+    run!(c, |conn| Ok(sqlx::query_as::<_, ApiToken>(
+        "SELECT * FROM api_tokens WHERE token_hash = $1"
+    )
+    .bind(hash)
+    .fetch_optional(&mut *conn)
+    .await?))
+}
+
+pub async fn tokens_of_user(c: DbConn<'_>, user_id: Option<Id>) -> Result<Vec<ApiToken>> {
+    run!(c, |conn| Ok(sqlx::query_as::<_, ApiToken>(
+        "SELECT * FROM api_tokens WHERE ($1 IS NULL OR user_id = $1) ORDER BY id"
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?))
+}
+
+/// Records the use of a token at most once a minute, to keep reads from turning into writes.
+pub async fn touch_token(c: DbConn<'_>, id: Id, now: Timestamp) -> Result<()> {
+    let stale = Timestamp::from_millis(now.millis() - 60_000);
+    run!(c, |conn| {
+        sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)"
+    )
+    .bind(id)
+    .bind(now)
+    .bind(stale)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn session_by_hash(c: DbConn<'_>, hash: &str) -> Result<Option<AuthSession>> {
+    run!(c, |conn| Ok(sqlx::query_as::<_, AuthSession>(
+        "SELECT * FROM auth_sessions WHERE token_hash = $1"
+    )
+    .bind(hash)
+    .fetch_optional(&mut *conn)
+    .await?))
+}
+
+/// Extends a session's life when it is used (sliding expiry), at most once a minute.
+pub async fn touch_session(
+    c: DbConn<'_>,
+    id: Id,
+    now: Timestamp,
+    expires: Timestamp,
+) -> Result<()> {
+    let stale = Timestamp::from_millis(now.millis() - 60_000);
+    run!(c, |conn| {
+        sqlx::query(
+        "UPDATE auth_sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1 AND last_seen_at < $4"
+    )
+    .bind(id)
+    .bind(now)
+    .bind(expires)
+    .bind(stale)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn delete_sessions_of_user(c: DbConn<'_>, user_id: Id) -> Result<u64> {
+    run!(c, |conn| Ok(sqlx::query(
+        "DELETE FROM auth_sessions WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()))
+}
+
+/// Failed attempts since `since` for this e-mail or from this address.
+pub async fn failed_logins_since(
+    c: DbConn<'_>,
+    email: &str,
+    ip: Option<&str>,
+    since: Timestamp,
+) -> Result<(i64, i64)> {
+    run!(c, |conn| {
+        let by_email: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND attempted_at >= $2 AND succeeded = FALSE",
+        )
+        .bind(email.to_lowercase())
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+        let by_ip: i64 = match ip {
+            Some(ip) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND attempted_at >= $2 AND succeeded = FALSE",
+                )
+                .bind(ip)
+                .bind(since)
+                .fetch_one(&mut *conn)
+                .await?
+            }
+            None => 0,
+        };
+        Ok((by_email, by_ip))
+    })
+}
+
+pub async fn idempotency_get(
+    c: DbConn<'_>,
+    scope: &str,
+    key: &str,
+) -> Result<Option<IdempotencyRecord>> {
+    run!(c, |conn| Ok(sqlx::query_as::<_, IdempotencyRecord>(
+        "SELECT * FROM idempotency_keys WHERE scope = $1 AND idem_key = $2"
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?))
+}
+
+/// Claims a key for a request in progress. False if someone holds it already.
+pub async fn idempotency_claim(c: DbConn<'_>, rec: &IdempotencyRecord) -> Result<bool> {
+    run!(c, |conn| {
+        Ok(sqlx::query(
+        "INSERT INTO idempotency_keys (id, scope, idem_key, method, path, request_hash, status_code, response_body, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, $8) ON CONFLICT (scope, idem_key) DO NOTHING"
+    )
+    .bind(rec.id)
+    .bind(&rec.scope)
+    .bind(&rec.idem_key)
+    .bind(&rec.method)
+    .bind(&rec.path)
+    .bind(&rec.request_hash)
+    .bind(rec.created_at)
+    .bind(rec.expires_at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+    })
+}
+
+pub async fn idempotency_complete(c: DbConn<'_>, id: Id, status: i32, body: &str) -> Result<()> {
+    run!(c, |conn| sqlx::query(
+        "UPDATE idempotency_keys SET status_code = $2, response_body = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(status)
+    .bind(body)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+pub async fn idempotency_release(c: DbConn<'_>, id: Id) -> Result<()> {
+    run!(c, |conn| sqlx::query(
+        "DELETE FROM idempotency_keys WHERE id = $1"
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Deletes expired sessions, idempotency records and old login attempts. Returns rows removed.
+pub async fn purge_expired(mut c: DbConn<'_>, now: Timestamp) -> Result<u64> {
+    let week_ago = Timestamp::from_millis(now.millis() - 7 * 86_400_000);
+    let mut removed = 0;
+    for (sql, at) in [
+        ("DELETE FROM auth_sessions WHERE expires_at < $1", now),
+        ("DELETE FROM idempotency_keys WHERE expires_at < $1", now),
+        (
+            "DELETE FROM login_attempts WHERE attempted_at < $1",
+            week_ago,
+        ),
+    ] {
+        removed += run!(c.re(), |conn| sqlx::query(sql)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
+    }
+    Ok(removed)
+}
