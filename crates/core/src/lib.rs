@@ -1,1 +1,59 @@
+//! CSCX use-cases. The HTTP layer and the CLI call these; they hold the rules that involve the
+//! database (pure rules live in `cscx-domain`).
 
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod housekeeping;
+pub mod portfolio;
+pub mod records;
+pub mod secrets;
+pub mod users;
+
+use std::sync::Arc;
+
+use cscx_domain::Clock;
+use cscx_jobs::Queue;
+use cscx_store::Db;
+
+pub use error::{CoreError, CoreResult};
+
+/// Everything a request or job needs, built once at start-up. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub queue: Queue,
+    pub auth: auth::Auth,
+    pub portfolio: portfolio::Portfolio,
+    pub users: users::Users,
+    pub master_key: secrets::MasterKey,
+}
+
+impl App {
+    pub fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        master_key: secrets::MasterKey,
+        auth_config: auth::AuthConfig,
+    ) -> App {
+        let auth = auth::Auth::new(db.clone(), clock.clone(), auth_config);
+        App {
+            queue: Queue::new(db.clone(), clock.clone()),
+            portfolio: portfolio::Portfolio::new(db.clone(), clock.clone()),
+            users: users::Users {
+                db: db.clone(),
+                clock: clock.clone(),
+                auth: auth.clone(),
+            },
+            auth,
+            db,
+            clock,
+            master_key,
+        }
+    }
+
+    pub fn now(&self) -> cscx_store::Timestamp {
+        cscx_store::Timestamp::from_datetime(self.clock.now())
+    }
+}

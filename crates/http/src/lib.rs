@@ -1,1 +1,119 @@
+//! The CSCX HTTP server: the JSON API under `/api/v1`, operations endpoints, and the API
+//! reference. Every route is registered together with its OpenAPI description (utoipa-axum),
+//! so the document cannot miss a route.
 
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use error::{ApiError, ApiResult};
+pub use state::{AppState, HttpConfig};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "CSCX", description = "Open-source customer-success platform: portfolio, health, contracts and agents."),
+    components(schemas(error::ErrorBody)),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = []))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("API token from `cscx token create`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(middleware::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// All routes with their documentation.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::ops::router())
+        .merge(routes::docs::router())
+        .merge(routes::auth::router())
+        .merge(routes::users::router())
+        .merge(routes::customers::router())
+        .merge(routes::contracts::router())
+}
+
+/// The OpenAPI document alone (for tests and `cscx openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+async fn not_found() -> Response {
+    ApiError::not_found("route").into_response()
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal("internal error").into_response()
+}
+
+/// The complete application: routes, middleware and shared state.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = api().split_for_parts();
+    let docs = Arc::new(routes::docs::ApiDocs::new(&doc));
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .fallback(not_found)
+        // Innermost first: these run per route, after routing, so metrics see the route template.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(Extension(docs))
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Serves `router` on `listener` until `shutdown` completes; requests in flight then finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

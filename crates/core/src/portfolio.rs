@@ -1,0 +1,509 @@
+//! The core portfolio: customers, their stakeholders, contracts and entitlements. Each write
+//! runs in one transaction: read (locked), apply the patch, validate, write.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use cscx_domain::{validate, Clock, FieldErrors};
+use cscx_store::customers::{self, Cursor, CustomerFilter, Sort};
+use cscx_store::model::{Contract, Customer, Entitlement, Stakeholder};
+use cscx_store::{entity, run, Db, DbConn, Entity, Id, Timestamp};
+
+use crate::error::{CoreError, CoreResult};
+use crate::records::{apply_patch, merge, require};
+
+pub const CUSTOMER_FIELDS: &[&str] = &[
+    "name",
+    "arr",
+    "industry",
+    "stage",
+    "health_score",
+    "csm_id",
+    "salesforce_id",
+    "hubspot_id",
+    "segment",
+    "renewal_date",
+    "metadata",
+];
+pub const STAKEHOLDER_FIELDS: &[&str] = &[
+    "name",
+    "role",
+    "email",
+    "phone",
+    "linkedin_url",
+    "is_primary",
+    "sentiment",
+    "notes",
+    "metadata",
+];
+pub const CONTRACT_FIELDS: &[&str] = &[
+    "customer_id",
+    "file_url",
+    "file_name",
+    "raw_text",
+    "company_name",
+    "arr",
+    "contract_term",
+    "start_date",
+    "end_date",
+    "status",
+    "parsed_data",
+    "pricing_terms",
+    "technical_requirements",
+    "missing_info",
+    "next_steps",
+];
+pub const ENTITLEMENT_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "quantity",
+    "unit",
+    "price",
+    "category",
+    "metadata",
+];
+
+fn validate_customer(c: &Customer) -> FieldErrors {
+    let mut e = FieldErrors::new();
+    e.check("name", Some(c.name.as_str()), validate::text(200));
+    e.check("stage", Some(c.stage.as_str()), validate::stage);
+    e.check(
+        "health_score",
+        c.health_score.as_ref(),
+        validate::health_score,
+    );
+    e.check(
+        "arr",
+        c.arr.as_ref().map(|m| &m.0),
+        validate::non_negative_money,
+    );
+    e.check("industry", c.industry.as_deref(), validate::text(100));
+    e.check("segment", c.segment.as_deref(), validate::text(100));
+    e.check(
+        "salesforce_id",
+        c.salesforce_id.as_deref(),
+        validate::text(100),
+    );
+    e.check("hubspot_id", c.hubspot_id.as_deref(), validate::text(100));
+    if !c.metadata.is_object() {
+        e.add("metadata", "must be a JSON object");
+    }
+    e
+}
+
+fn validate_stakeholder(s: &Stakeholder) -> FieldErrors {
+    let mut e = FieldErrors::new();
+    e.check("name", Some(s.name.as_str()), validate::text(200));
+    e.check("role", s.role.as_deref(), validate::text(200));
+    e.check("email", s.email.as_deref(), validate::email);
+    e.check("phone", s.phone.as_deref(), validate::text(50));
+    e.check("linkedin_url", s.linkedin_url.as_deref(), validate::url);
+    e.check(
+        "sentiment",
+        s.sentiment.as_deref(),
+        validate::one_of(validate::SENTIMENTS),
+    );
+    if !s.metadata.is_object() {
+        e.add("metadata", "must be a JSON object");
+    }
+    e
+}
+
+fn validate_contract(c: &Contract) -> FieldErrors {
+    let mut e = FieldErrors::new();
+    e.check(
+        "status",
+        Some(c.status.as_str()),
+        validate::one_of(validate::CONTRACT_STATUSES),
+    );
+    e.check(
+        "arr",
+        c.arr.as_ref().map(|m| &m.0),
+        validate::non_negative_money,
+    );
+    e.check("file_name", c.file_name.as_deref(), validate::text(255));
+    e.check(
+        "company_name",
+        c.company_name.as_deref(),
+        validate::text(200),
+    );
+    if let (Some(s), Some(end)) = (c.start_date, c.end_date) {
+        if end < s {
+            e.add("end_date", "must not be before start_date");
+        }
+    }
+    e
+}
+
+fn validate_entitlement(x: &Entitlement) -> FieldErrors {
+    let mut e = FieldErrors::new();
+    e.check("name", Some(x.name.as_str()), validate::text(200));
+    e.check("quantity", x.quantity.as_ref(), validate::non_negative_int);
+    e.check(
+        "price",
+        x.price.as_ref().map(|m| &m.0),
+        validate::non_negative_money,
+    );
+    if !x.metadata.is_object() {
+        e.add("metadata", "must be a JSON object");
+    }
+    e
+}
+
+/// A JSON object body, or a validation error saying it must be one.
+pub fn as_object(body: &Value) -> CoreResult<&Map<String, Value>> {
+    body.as_object()
+        .ok_or_else(|| CoreError::field("body", "must be a JSON object"))
+}
+
+/// Builds a new record from `template` (server-set columns and defaults) and the body.
+fn build<E: Entity>(
+    template: Value,
+    body: &Map<String, Value>,
+    writable: &[&str],
+    required: &[&str],
+    rules: fn(&E) -> FieldErrors,
+) -> CoreResult<E> {
+    let mut missing = FieldErrors::new();
+    require(body, required, &mut missing);
+    let base: E = serde_json::from_value(template).expect("templates are valid records");
+    match apply_patch(&base, body, writable) {
+        Ok(record) => {
+            let errors = if missing.is_empty() {
+                rules(&record)
+            } else {
+                missing
+            };
+            errors.into_result()?;
+            Ok(record)
+        }
+        Err(e) => Err(CoreError::Validation(merge(missing, e))),
+    }
+}
+
+async fn patch_in<E: Entity>(
+    mut c: DbConn<'_>,
+    what: &'static str,
+    id: Id,
+    body: &Map<String, Value>,
+    writable: &[&str],
+    rules: fn(&E) -> FieldErrors,
+    now: Timestamp,
+) -> CoreResult<E> {
+    let current: E = entity::get_for_update(c.re(), id)
+        .await?
+        .ok_or(CoreError::NotFound(what))?;
+    let mut record = apply_patch(&current, body, writable)?;
+    rules(&record).into_result()?;
+    if E::COLUMNS.contains(&"updated_at") {
+        let mut v = serde_json::to_value(&record).expect("records serialise");
+        v["updated_at"] = json!(now);
+        record = serde_json::from_value(v).expect("a timestamp is a valid updated_at");
+    }
+    entity::update(c, &record).await?;
+    Ok(record)
+}
+
+#[derive(Clone)]
+pub struct Portfolio {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Portfolio {
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Portfolio { db, clock }
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_datetime(self.clock.now())
+    }
+
+    async fn get<E: Entity>(&self, what: &'static str, id: Id) -> CoreResult<E> {
+        let mut c = self.db.conn().await?;
+        entity::get(c.c(), id)
+            .await?
+            .ok_or(CoreError::NotFound(what))
+    }
+
+    async fn delete<E: Entity>(&self, what: &'static str, id: Id) -> CoreResult<()> {
+        let mut c = self.db.conn().await?;
+        if entity::delete::<E>(c.c(), id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound(what))
+        }
+    }
+
+    async fn insert<E: Entity>(&self, record: E) -> CoreResult<E> {
+        let mut c = self.db.conn().await?;
+        entity::insert(c.c(), &record).await?;
+        Ok(record)
+    }
+
+    // --- customers -------------------------------------------------------------------------
+
+    pub async fn create_customer(&self, body: &Value) -> CoreResult<Customer> {
+        let now = self.now();
+        let template = json!({
+            "id": Id::new(), "name": "", "arr": null, "industry": null, "stage": "onboarding",
+            "health_score": null, "csm_id": null, "salesforce_id": null, "hubspot_id": null,
+            "segment": null, "renewal_date": null, "metadata": {}, "created_at": now, "updated_at": now,
+        });
+        let c = build(
+            template,
+            as_object(body)?,
+            CUSTOMER_FIELDS,
+            &["name"],
+            validate_customer,
+        )?;
+        self.insert(c).await
+    }
+
+    pub async fn get_customer(&self, id: Id) -> CoreResult<Customer> {
+        self.get("customer", id).await
+    }
+
+    pub async fn update_customer(&self, id: Id, body: &Value) -> CoreResult<Customer> {
+        let mut tx = self.db.begin().await?;
+        let c = patch_in(
+            tx.c(),
+            "customer",
+            id,
+            as_object(body)?,
+            CUSTOMER_FIELDS,
+            validate_customer,
+            self.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn delete_customer(&self, id: Id) -> CoreResult<()> {
+        self.delete::<Customer>("customer", id).await
+    }
+
+    pub async fn list_customers(
+        &self,
+        filter: &CustomerFilter,
+        sort: Sort,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> CoreResult<(Vec<Customer>, Option<Cursor>)> {
+        let mut c = self.db.conn().await?;
+        customers::list(c.c(), filter, sort, cursor, limit)
+            .await
+            .map_err(|e| match e {
+                cscx_store::Error::Corrupt(msg) => CoreError::field("cursor", msg),
+                other => other.into(),
+            })
+    }
+
+    // --- stakeholders ----------------------------------------------------------------------
+
+    /// Only one primary contact per customer: marking one primary clears the others.
+    async fn keep_one_primary(c: DbConn<'_>, s: &Stakeholder) -> CoreResult<()> {
+        if s.is_primary {
+            run!(c, |conn| sqlx::query(
+                "UPDATE stakeholders SET is_primary = FALSE WHERE customer_id = $1 AND id <> $2 AND is_primary = TRUE"
+            )
+            .bind(s.customer_id)
+            .bind(s.id)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))
+            .map_err(cscx_store::Error::from)?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_stakeholder(
+        &self,
+        customer_id: Id,
+        body: &Value,
+    ) -> CoreResult<Stakeholder> {
+        self.get_customer(customer_id).await?;
+        let now = self.now();
+        let template = json!({
+            "id": Id::new(), "customer_id": customer_id, "name": "", "role": null, "email": null,
+            "phone": null, "linkedin_url": null, "is_primary": false, "sentiment": null,
+            "notes": null, "metadata": {}, "created_at": now, "updated_at": now,
+        });
+        let s: Stakeholder = build(
+            template,
+            as_object(body)?,
+            STAKEHOLDER_FIELDS,
+            &["name"],
+            validate_stakeholder,
+        )?;
+        let mut tx = self.db.begin().await?;
+        entity::insert(tx.c(), &s).await?;
+        Self::keep_one_primary(tx.c(), &s).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    pub async fn get_stakeholder(&self, id: Id) -> CoreResult<Stakeholder> {
+        self.get("stakeholder", id).await
+    }
+
+    pub async fn update_stakeholder(&self, id: Id, body: &Value) -> CoreResult<Stakeholder> {
+        let mut tx = self.db.begin().await?;
+        let s: Stakeholder = patch_in(
+            tx.c(),
+            "stakeholder",
+            id,
+            as_object(body)?,
+            STAKEHOLDER_FIELDS,
+            validate_stakeholder,
+            self.now(),
+        )
+        .await?;
+        Self::keep_one_primary(tx.c(), &s).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    pub async fn delete_stakeholder(&self, id: Id) -> CoreResult<()> {
+        self.delete::<Stakeholder>("stakeholder", id).await
+    }
+
+    pub async fn list_stakeholders(
+        &self,
+        customer_id: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> CoreResult<Vec<Stakeholder>> {
+        self.get_customer(customer_id).await?;
+        let mut c = self.db.conn().await?;
+        Ok(entity::list_by(c.c(), "customer_id", customer_id, after, limit).await?)
+    }
+
+    // --- contracts -------------------------------------------------------------------------
+
+    pub async fn create_contract(&self, body: &Value) -> CoreResult<Contract> {
+        let now = self.now();
+        let template = json!({
+            "id": Id::new(), "customer_id": null, "file_url": null, "file_name": null,
+            "raw_text": null, "company_name": null, "arr": null, "contract_term": null,
+            "start_date": null, "end_date": null, "status": "active", "parsed_data": null,
+            "pricing_terms": null, "technical_requirements": null, "missing_info": null,
+            "next_steps": null, "created_at": now, "updated_at": now,
+        });
+        let c = build(
+            template,
+            as_object(body)?,
+            CONTRACT_FIELDS,
+            &[],
+            validate_contract,
+        )?;
+        self.insert(c).await
+    }
+
+    pub async fn get_contract(&self, id: Id) -> CoreResult<Contract> {
+        self.get("contract", id).await
+    }
+
+    pub async fn update_contract(&self, id: Id, body: &Value) -> CoreResult<Contract> {
+        let mut tx = self.db.begin().await?;
+        let c = patch_in(
+            tx.c(),
+            "contract",
+            id,
+            as_object(body)?,
+            CONTRACT_FIELDS,
+            validate_contract,
+            self.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn delete_contract(&self, id: Id) -> CoreResult<()> {
+        self.delete::<Contract>("contract", id).await
+    }
+
+    /// Contracts in creation order (keyset by id), optionally of one customer or status.
+    pub async fn list_contracts(
+        &self,
+        customer_id: Option<Id>,
+        status: Option<&str>,
+        after: Option<Id>,
+        limit: u32,
+    ) -> CoreResult<Vec<Contract>> {
+        let mut c = self.db.conn().await?;
+        let rows = run!(c.c(), |conn| sqlx::query_as::<_, Contract>(
+            "SELECT * FROM contracts WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2)
+             AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+        )
+        .bind(customer_id)
+        .bind(status)
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&mut *conn)
+        .await)
+        .map_err(cscx_store::Error::from)?;
+        Ok(rows)
+    }
+
+    // --- entitlements ----------------------------------------------------------------------
+
+    pub async fn create_entitlement(
+        &self,
+        contract_id: Id,
+        body: &Value,
+    ) -> CoreResult<Entitlement> {
+        self.get_contract(contract_id).await?;
+        let template = json!({
+            "id": Id::new(), "contract_id": contract_id, "name": "", "description": null,
+            "quantity": null, "unit": null, "price": null, "category": null, "metadata": {},
+            "created_at": self.now(),
+        });
+        let e = build(
+            template,
+            as_object(body)?,
+            ENTITLEMENT_FIELDS,
+            &["name"],
+            validate_entitlement,
+        )?;
+        self.insert(e).await
+    }
+
+    pub async fn get_entitlement(&self, id: Id) -> CoreResult<Entitlement> {
+        self.get("entitlement", id).await
+    }
+
+    pub async fn update_entitlement(&self, id: Id, body: &Value) -> CoreResult<Entitlement> {
+        let mut tx = self.db.begin().await?;
+        let e = patch_in(
+            tx.c(),
+            "entitlement",
+            id,
+            as_object(body)?,
+            ENTITLEMENT_FIELDS,
+            validate_entitlement,
+            self.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(e)
+    }
+
+    pub async fn delete_entitlement(&self, id: Id) -> CoreResult<()> {
+        self.delete::<Entitlement>("entitlement", id).await
+    }
+
+    pub async fn list_entitlements(
+        &self,
+        contract_id: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> CoreResult<Vec<Entitlement>> {
+        self.get_contract(contract_id).await?;
+        let mut c = self.db.conn().await?;
+        Ok(entity::list_by(c.c(), "contract_id", contract_id, after, limit).await?)
+    }
+}

@@ -1,0 +1,179 @@
+//! Managing the people who use CSCX (admins only, enforced by the caller).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use cscx_domain::{validate, Clock, FieldErrors, Role};
+use cscx_store::product::User;
+use cscx_store::{entity, run, Db, Id, Timestamp};
+
+use crate::auth::{check_password_strength, hash_password, Auth};
+use crate::error::{CoreError, CoreResult};
+
+/// A user as clients see one: no password hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: Id,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub disabled: bool,
+    pub time_zone: String,
+    pub last_login_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            disabled: u.disabled,
+            time_zone: u.time_zone,
+            last_login_at: u.last_login_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// `POST /api/v1/users` body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub password: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Users {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub auth: Auth,
+}
+
+impl Users {
+    pub async fn create(&self, new: NewUser) -> CoreResult<UserView> {
+        let role: Role = new
+            .role
+            .parse()
+            .map_err(|e: String| CoreError::field("role", e))?;
+        let user = self
+            .auth
+            .create_user(
+                &new.email,
+                new.name.as_deref(),
+                role,
+                new.password.as_deref(),
+            )
+            .await?;
+        Ok(user.into())
+    }
+
+    pub async fn get(&self, id: Id) -> CoreResult<UserView> {
+        let mut c = self.db.conn().await?;
+        let u: User = entity::get(c.c(), id)
+            .await?
+            .ok_or(CoreError::NotFound("user"))?;
+        Ok(u.into())
+    }
+
+    pub async fn list(&self, after: Option<Id>, limit: u32) -> CoreResult<Vec<UserView>> {
+        let mut c = self.db.conn().await?;
+        let users: Vec<User> = entity::list(c.c(), after, limit).await?;
+        Ok(users.into_iter().map(Into::into).collect())
+    }
+
+    /// Applies `name`, `role`, `disabled`, `time_zone` and `password` changes. Refuses to leave
+    /// the system without an active admin.
+    pub async fn update(&self, id: Id, body: &Value) -> CoreResult<UserView> {
+        let body = crate::portfolio::as_object(body)?;
+        let mut errors = FieldErrors::new();
+        let mut tx = self.db.begin().await?;
+        let mut user: User = entity::get_for_update(tx.c(), id)
+            .await?
+            .ok_or(CoreError::NotFound("user"))?;
+        let mut revoke_sessions = false;
+        for (k, v) in body {
+            match (k.as_str(), v) {
+                ("name", Value::Null) => user.name = None,
+                ("name", Value::String(s)) => match validate::text(200)(s) {
+                    Ok(()) => user.name = Some(s.clone()),
+                    Err(m) => errors.add(k, m),
+                },
+                ("role", Value::String(s)) => match s.parse::<Role>() {
+                    Ok(r) => user.role = r.as_str().into(),
+                    Err(m) => errors.add(k, m),
+                },
+                ("disabled", Value::Bool(b)) => {
+                    revoke_sessions |= *b;
+                    user.disabled = *b;
+                }
+                ("time_zone", Value::String(s)) => match validate::text(64)(s) {
+                    Ok(()) => user.time_zone = s.clone(),
+                    Err(m) => errors.add(k, m),
+                },
+                ("password", Value::String(s)) => match check_password_strength(s) {
+                    Ok(()) => {
+                        user.password_hash = Some(hash_password(s));
+                        revoke_sessions = true;
+                    }
+                    Err(m) => errors.add(k, m),
+                },
+                ("name" | "role" | "disabled" | "time_zone" | "password", _) => {
+                    errors.add(k, "has the wrong type")
+                }
+                ("id" | "email" | "created_at" | "updated_at" | "last_login_at", _) => {
+                    errors.add(k, "cannot be set")
+                }
+                _ => errors.add(k, "unknown field"),
+            }
+        }
+        errors.into_result()?;
+        user.updated_at = Timestamp::from_datetime(self.clock.now());
+        entity::update(tx.c(), &user).await?;
+        let admins: i64 = run!(tx.c(), |conn| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE"
+        )
+        .fetch_one(&mut *conn)
+        .await)
+        .map_err(cscx_store::Error::from)?;
+        if admins == 0 {
+            return Err(CoreError::Conflict(
+                "this change would leave no active admin".into(),
+            ));
+        }
+        if revoke_sessions {
+            cscx_store::product::delete_sessions_of_user(tx.c(), id).await?;
+        }
+        tx.commit().await?;
+        Ok(user.into())
+    }
+
+    pub async fn delete(&self, id: Id) -> CoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        if !entity::delete::<User>(tx.c(), id).await? {
+            return Err(CoreError::NotFound("user"));
+        }
+        let admins: i64 = run!(tx.c(), |conn| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE"
+        )
+        .fetch_one(&mut *conn)
+        .await)
+        .map_err(cscx_store::Error::from)?;
+        if admins == 0 {
+            return Err(CoreError::Conflict(
+                "cannot delete the last active admin".into(),
+            ));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! Configuration from flags and environment variables, and opening the application.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+
+use cscx_core::auth::AuthConfig;
+use cscx_core::secrets::MasterKey;
+use cscx_core::App;
+use cscx_domain::SystemClock;
+use cscx_store::{Db, PoolConfig};
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Folder for the SQLite database, uploaded files and the master key.
+    #[arg(long, env = "CSCX_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// `postgres://…` to run on PostgreSQL; default: SQLite in the data folder.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Database connections per process.
+    #[arg(
+        long,
+        env = "CSCX_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_max_connections: u32,
+    /// Jobs a worker runs at once.
+    #[arg(
+        long,
+        env = "CSCX_WORKER_CONCURRENCY",
+        default_value_t = 4,
+        global = true
+    )]
+    pub worker_concurrency: usize,
+    /// `text` (default) or `json` (one JSON object per line).
+    #[arg(long, env = "CSCX_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+    /// Mark the session cookie Secure (serve over HTTPS).
+    #[arg(long, env = "CSCX_COOKIE_SECURE", global = true)]
+    pub cookie_secure: bool,
+    /// Trust X-Forwarded-For for client addresses (only behind your own proxy).
+    #[arg(long, env = "CSCX_TRUST_PROXY", global = true)]
+    pub trust_proxy: bool,
+}
+
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CSCX_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Creates `dir` (owner-only on Unix) if missing.
+fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("cscx.db").display()),
+        }
+    }
+
+    pub fn http(&self) -> cscx_http::HttpConfig {
+        cscx_http::HttpConfig {
+            cookie_secure: self.cookie_secure,
+            trust_proxy: self.trust_proxy,
+            ..Default::default()
+        }
+    }
+
+    /// Connects, applies migrations, loads the master key and builds the application.
+    pub async fn open(&self) -> anyhow::Result<App> {
+        ensure_private_dir(&self.data_dir)?;
+        let url = self.database_url();
+        let pool = PoolConfig {
+            max_connections: self.db_max_connections.max(2),
+            ..Default::default()
+        };
+        let db = Db::connect(&url, &pool)
+            .await
+            .context("connecting to the database")?;
+        let clock = Arc::new(SystemClock);
+        let applied =
+            cscx_store::migrate::migrate(&db, chrono::Utc::now().timestamp_millis()).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "database migrated");
+        }
+        let key = match std::env::var("CSCX_MASTER_KEY") {
+            Ok(hex) if !hex.is_empty() => MasterKey::from_hex(&hex)?,
+            _ => MasterKey::load_or_create(&self.data_dir)?,
+        };
+        Ok(App::new(db, clock, key, AuthConfig::default()))
+    }
+
+    /// The demo admin's password: generated once and kept (owner-only) in the data folder, so
+    /// every `serve --demo` prints the same login.
+    pub fn demo_admin_password(&self) -> anyhow::Result<String> {
+        let path = self.data_dir.join("demo-admin-password");
+        if let Ok(p) = std::fs::read_to_string(&path) {
+            return Ok(p.trim().to_owned());
+        }
+        let password = format!("demo-{}", &cscx_core::auth::random_secret()[..16]);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        f.write_all(password.as_bytes())?;
+        Ok(password)
+    }
+}

@@ -1,0 +1,212 @@
+//! Cross-cutting request handling: resolving credentials, and `Idempotency-Key`.
+
+use std::net::SocketAddr;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use cscx_core::auth::Principal;
+use cscx_store::product::{self, IdempotencyRecord};
+use cscx_store::Id;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "cscx_session";
+
+/// Finds the session cookie's value in a `Cookie` header.
+pub fn session_cookie(req: &Request) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop behind a proxy.
+pub fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
+    if trust_proxy {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            return Some(first.trim().to_owned());
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+/// Resolves a bearer token or a session cookie into a [`Principal`] in the request's
+/// extensions. A bad bearer token is refused at once; a stale cookie is ignored (the request
+/// continues anonymous, and routes that need a caller answer 401).
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned());
+    if let Some(auth) = bearer {
+        let Some(token) = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+        else {
+            return ApiError::unauthenticated("Authorization must be `Bearer <API token>`")
+                .into_response();
+        };
+        match state.app.auth.authenticate_bearer(token.trim()).await {
+            Ok(p) => {
+                req.extensions_mut().insert(p);
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    } else if let Some(secret) = session_cookie(&req) {
+        if let Ok(p) = state.app.auth.authenticate_session(&secret).await {
+            req.extensions_mut().insert(p);
+        }
+    }
+    next.run(req).await
+}
+
+/// How long a stored response answers retries.
+const IDEMPOTENCY_TTL_HOURS: i64 = 24;
+
+/// `Idempotency-Key` on a POST: the first response is stored (24 h) and replayed for retries
+/// with the same key and body; a retry while the first is still running gets 409; the same key
+/// with a different body gets 422. Server errors are not stored, so they can be retried.
+pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return next.run(req).await;
+    };
+    if key.is_empty() || key.len() > 255 {
+        return ApiError::invalid_parameter("Idempotency-Key", "must be 1 to 255 characters")
+            .into_response();
+    }
+    let Some(principal) = req.extensions().get::<Principal>().cloned() else {
+        return next.run(req).await; // the handler answers 401
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, state.config.body_limit.max(5 * 1024 * 1024) * 2).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is too large",
+            )
+            .into_response()
+        }
+    };
+    let path = parts.uri.path().to_owned();
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update([0]);
+    hasher.update(path.as_bytes());
+    hasher.update([0]);
+    hasher.update(&bytes);
+    let request_hash = hex::encode(hasher.finalize());
+    let now = state.app.now();
+    let record = IdempotencyRecord {
+        id: Id::new(),
+        scope: principal.scope_key(),
+        idem_key: key.clone(),
+        method: parts.method.to_string(),
+        path: path.clone(),
+        request_hash: request_hash.clone(),
+        status_code: None,
+        response_body: None,
+        created_at: now,
+        expires_at: now.add(chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS)),
+    };
+
+    let claimed = async {
+        let mut c = state.app.db.conn().await?;
+        if let Some(old) = product::idempotency_get(c.c(), &record.scope, &key).await? {
+            if old.expires_at <= now {
+                product::idempotency_release(c.c(), old.id).await?;
+            }
+        }
+        if product::idempotency_claim(c.c(), &record).await? {
+            return Ok::<_, cscx_store::Error>(None);
+        }
+        Ok(product::idempotency_get(c.c(), &record.scope, &key).await?)
+    }
+    .await;
+    match claimed {
+        Err(e) => return ApiError::from(e).into_response(),
+        Ok(Some(existing)) => {
+            if existing.request_hash != request_hash {
+                return ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different request",
+                )
+                .into_response();
+            }
+            return match (existing.status_code, existing.response_body) {
+                (Some(status), Some(body)) => {
+                    let mut resp = Response::new(Body::from(body));
+                    *resp.status_mut() =
+                        StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+                    resp.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    resp.headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                    resp
+                }
+                _ => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "request_in_progress",
+                    "a request with this Idempotency-Key is still being processed",
+                )
+                .into_response(),
+            };
+        }
+        Ok(None) => {}
+    }
+
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (rparts, rbody) = resp.into_parts();
+    let rbytes = to_bytes(rbody, usize::MAX).await.unwrap_or_default();
+    let outcome = async {
+        let mut c = state.app.db.conn().await?;
+        if rparts.status.is_server_error() {
+            product::idempotency_release(c.c(), record.id).await
+        } else {
+            product::idempotency_complete(
+                c.c(),
+                record.id,
+                rparts.status.as_u16() as i32,
+                &String::from_utf8_lossy(&rbytes),
+            )
+            .await
+        }
+    }
+    .await;
+    if let Err(e) = outcome {
+        tracing::error!(error = %e, "could not record the idempotent response");
+    }
+    Response::from_parts(rparts, Body::from(rbytes))
+}

@@ -1,0 +1,74 @@
+//! Route handlers, one module per resource. Each handler parses, authorises, calls a use-case
+//! in `cscx-core`, and renders.
+
+pub mod auth;
+pub mod contracts;
+pub mod customers;
+pub mod docs;
+pub mod ops;
+pub mod users;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use cscx_store::Id;
+
+use crate::error::ApiError;
+use crate::extract::Params;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 500;
+
+/// A page of results: `{"data": [...], "next_cursor": "…" | null}`.
+#[derive(Serialize)]
+pub struct Page<T: Serialize> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// `limit` (1–500, default 50).
+pub fn limit(p: &Params) -> Result<u32, ApiError> {
+    match p.parse::<u32>("limit", "a whole number from 1 to 500")? {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid_parameter(
+            "limit",
+            "must be from 1 to 500",
+        )),
+    }
+}
+
+/// For lists ordered by id: the cursor is the last id seen.
+pub fn id_cursor(p: &Params) -> Result<Option<Id>, ApiError> {
+    p.parse::<Id>("cursor", "a cursor returned as next_cursor by this list")
+}
+
+/// Pages a list fetched with `limit + 1` rows: the extra row only says that more follow.
+pub fn id_page<T: Serialize>(mut rows: Vec<T>, limit: u32, id: impl Fn(&T) -> Id) -> Page<T> {
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| id(r).to_string())
+    } else {
+        None
+    };
+    Page {
+        data: rows,
+        next_cursor,
+    }
+}
+
+pub fn path_id(s: &str) -> Result<Id, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::invalid_parameter("id", "must be a UUID"))
+}
+
+/// 201 with `Location`.
+pub fn created<T: Serialize>(location: String, body: &T) -> Response {
+    let mut resp = (StatusCode::CREATED, axum::Json(json!(body))).into_response();
+    if let Ok(v) = location.parse() {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
