@@ -124,7 +124,14 @@ async fn list_customers(
         .app
         .portfolio
         .list_customers(&filter, sort, cursor.as_ref(), limit)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // A cursor made under another sort is a bad parameter, not a bad body.
+            cscx_core::CoreError::Validation(f) if f.0.contains_key("cursor") => {
+                crate::error::ApiError::invalid_parameter("cursor", f.0["cursor"].clone())
+            }
+            other => other.into(),
+        })?;
     Ok(Json(Page {
         data: rows,
         next_cursor: next.as_ref().map(encode_cursor),
