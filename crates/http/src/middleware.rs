@@ -147,7 +147,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         if product::idempotency_claim(c.c(), &record).await? {
             return Ok::<_, cscx_store::Error>(None);
         }
-        Ok(product::idempotency_get(c.c(), &record.scope, &key).await?)
+        product::idempotency_get(c.c(), &record.scope, &key).await
     }
     .await;
     match claimed {

@@ -163,7 +163,7 @@ async fn concurrent_workers_run_each_job_exactly_once() {
         for h in handles {
             h.await.unwrap();
         }
-        let runs = runs.lock().unwrap();
+        let runs = runs.lock().unwrap().clone();
         for id in &ids {
             assert_eq!(
                 runs.get(id),

@@ -212,8 +212,8 @@ impl DbConn<'_> {
     /// Reborrows, so one connection can be passed to several repository calls in turn.
     pub fn re(&mut self) -> DbConn<'_> {
         match self {
-            DbConn::Sqlite(c) => DbConn::Sqlite(&mut **c),
-            DbConn::Postgres(c) => DbConn::Postgres(&mut **c),
+            DbConn::Sqlite(c) => DbConn::Sqlite(c),
+            DbConn::Postgres(c) => DbConn::Postgres(c),
         }
     }
 }

@@ -25,19 +25,18 @@ impl Migration {
 }
 
 macro_rules! migrations {
-    ($dir:literal: $( $version:literal $name:literal ),* $(,)?) => {
+    ($dir:literal: $( $version:literal $name:literal $file:literal ),* $(,)?) => {
         &[$( Migration {
             version: $version,
             name: $name,
-            sql: include_str!(concat!("../../../migrations/", $dir, "/", stringify!($version), "_", $name, ".sql")),
+            sql: include_str!(concat!("../../../migrations/", $dir, "/", $file)),
         } ),*]
     };
 }
 
-// Versions are zero-padded in file names; `stringify!` of the literal must match, so the
-// literals below are written with their padding.
-pub const SQLITE: &[Migration] = migrations!("sqlite": 0001 "schema");
-pub const POSTGRES: &[Migration] = migrations!("postgres": 0001 "schema");
+// File names are `<4-digit version>_<name>.sql`; the parity test checks they match.
+pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "schema" "0001_schema.sql");
+pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "schema" "0001_schema.sql");
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {
     match backend {
@@ -54,7 +53,7 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 )";
 
 /// An arbitrary constant: the PostgreSQL advisory lock key that serialises migrators.
-const PG_LOCK_KEY: i64 = 0x6373_6378_6d69_67; // "cscxmig"
+const PG_LOCK_KEY: i64 = 0x0063_7363_786d_6967; // "cscxmig"
 
 /// Applies every pending migration. Returns the versions applied now.
 pub async fn migrate(db: &Db, now_millis: i64) -> Result<Vec<i64>> {

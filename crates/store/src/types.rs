@@ -315,7 +315,7 @@ codec_via!(
     Vec<u8>,
     |e| e.0.iter().flat_map(|x| x.to_le_bytes()).collect(),
     |b| {
-        if b.len() % 4 != 0 {
+        if !b.len().is_multiple_of(4) {
             return Err("embedding blob length is not a multiple of 4".into());
         }
         Ok(Embedding(
