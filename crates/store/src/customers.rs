@@ -208,6 +208,88 @@ where
     }
 }
 
+/// Appends the list query for `$filter`/`$sort`/`$cursor_value`/`$limit` to `$qb` (one text for
+/// both backends, with the per-backend sort expressions).
+macro_rules! build_list {
+    ($qb:ident, $filter:expr, $sort:expr, $cursor_value:expr, $limit:expr, $backend:expr) => {{
+        let (filter, sort, cursor_value, limit, backend) =
+            ($filter, $sort, $cursor_value, $limit, $backend);
+        $qb.push("SELECT * FROM customers WHERE 1=1");
+        if let Some(v) = &filter.stage {
+            $qb.push(" AND stage = ").push_bind(v.clone());
+        }
+        if let Some(v) = &filter.segment {
+            $qb.push(" AND segment = ").push_bind(v.clone());
+        }
+        if let Some(v) = filter.csm_id {
+            $qb.push(" AND csm_id = ").push_bind(v);
+        }
+        if let Some(v) = &filter.industry {
+            $qb.push(" AND industry = ").push_bind(v.clone());
+        }
+        if let Some(v) = filter.health_min {
+            $qb.push(" AND health_score >= ").push_bind(v);
+        }
+        if let Some(v) = filter.health_max {
+            $qb.push(" AND health_score <= ").push_bind(v);
+        }
+        if let Some(v) = filter.renewal_before {
+            $qb.push(" AND renewal_date < ").push_bind(v);
+        }
+        if let Some(v) = filter.renewal_after {
+            $qb.push(" AND renewal_date > ").push_bind(v);
+        }
+        if let Some(q) = &filter.q {
+            // Escape LIKE wildcards so a search for "100%" finds exactly that.
+            let pattern = format!(
+                "%{}%",
+                q.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            $qb.push(" AND lower(name) LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\'");
+        }
+        let expr = sort.field.expr(backend);
+        let (cmp, order) = if sort.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some((value, id)) = &cursor_value {
+            if sort.field == SortField::CreatedAt {
+                $qb.push(format!(" AND id {cmp} ")).push_bind(*id);
+            } else {
+                match value {
+                    // After a row with a value: larger values (smaller when descending),
+                    // then equal values with larger ids, then every row without a value.
+                    Some(v) => {
+                        $qb.push(format!(" AND ({expr} {cmp} "));
+                        push_value(&mut $qb, v, backend);
+                        $qb.push(format!(" OR ({expr} = "));
+                        push_value(&mut $qb, v, backend);
+                        $qb.push(" AND id > ").push_bind(*id);
+                        $qb.push(format!(") OR {expr} IS NULL)"));
+                    }
+                    // Rows without a value come last, in id order.
+                    None => {
+                        $qb.push(format!(" AND {expr} IS NULL AND id > "))
+                            .push_bind(*id);
+                    }
+                }
+            }
+        }
+        if sort.field == SortField::CreatedAt {
+            $qb.push(format!(" ORDER BY id {order}"));
+        } else {
+            $qb.push(format!(" ORDER BY {expr} {order} NULLS LAST, id ASC"));
+        }
+        $qb.push(" LIMIT ").push_bind(limit as i64 + 1);
+    }};
+}
+
 /// Builds and runs the list query. Returns up to `limit` rows and whether more follow.
 pub async fn list(
     c: DbConn<'_>,
@@ -229,93 +311,15 @@ pub async fn list(
         None => None,
     };
 
-    macro_rules! build {
-        ($qb:ident) => {{
-            $qb.push("SELECT * FROM customers WHERE 1=1");
-            if let Some(v) = &filter.stage {
-                $qb.push(" AND stage = ").push_bind(v.clone());
-            }
-            if let Some(v) = &filter.segment {
-                $qb.push(" AND segment = ").push_bind(v.clone());
-            }
-            if let Some(v) = filter.csm_id {
-                $qb.push(" AND csm_id = ").push_bind(v);
-            }
-            if let Some(v) = &filter.industry {
-                $qb.push(" AND industry = ").push_bind(v.clone());
-            }
-            if let Some(v) = filter.health_min {
-                $qb.push(" AND health_score >= ").push_bind(v);
-            }
-            if let Some(v) = filter.health_max {
-                $qb.push(" AND health_score <= ").push_bind(v);
-            }
-            if let Some(v) = filter.renewal_before {
-                $qb.push(" AND renewal_date < ").push_bind(v);
-            }
-            if let Some(v) = filter.renewal_after {
-                $qb.push(" AND renewal_date > ").push_bind(v);
-            }
-            if let Some(q) = &filter.q {
-                // Escape LIKE wildcards so a search for "100%" finds exactly that.
-                let pattern = format!(
-                    "%{}%",
-                    q.to_lowercase()
-                        .replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                );
-                $qb.push(" AND lower(name) LIKE ")
-                    .push_bind(pattern)
-                    .push(" ESCAPE '\\'");
-            }
-            let expr = sort.field.expr(backend);
-            let (cmp, order) = if sort.descending {
-                ("<", "DESC")
-            } else {
-                (">", "ASC")
-            };
-            if let Some((value, id)) = &cursor_value {
-                if sort.field == SortField::CreatedAt {
-                    $qb.push(format!(" AND id {cmp} ")).push_bind(*id);
-                } else {
-                    match value {
-                        // After a row with a value: larger values (smaller when descending),
-                        // then equal values with larger ids, then every row without a value.
-                        Some(v) => {
-                            $qb.push(format!(" AND ({expr} {cmp} "));
-                            push_value(&mut $qb, v, backend);
-                            $qb.push(format!(" OR ({expr} = "));
-                            push_value(&mut $qb, v, backend);
-                            $qb.push(" AND id > ").push_bind(*id);
-                            $qb.push(format!(") OR {expr} IS NULL)"));
-                        }
-                        // Rows without a value come last, in id order.
-                        None => {
-                            $qb.push(format!(" AND {expr} IS NULL AND id > "))
-                                .push_bind(*id);
-                        }
-                    }
-                }
-            }
-            if sort.field == SortField::CreatedAt {
-                $qb.push(format!(" ORDER BY id {order}"));
-            } else {
-                $qb.push(format!(" ORDER BY {expr} {order} NULLS LAST, id ASC"));
-            }
-            $qb.push(" LIMIT ").push_bind(limit as i64 + 1);
-        }};
-    }
-
     let mut rows: Vec<Customer> = match c {
         DbConn::Sqlite(conn) => {
             let mut qb = QueryBuilder::<sqlx::Sqlite>::new("");
-            build!(qb);
+            build_list!(qb, filter, sort, &cursor_value, limit, backend);
             qb.build_query_as().fetch_all(&mut *conn).await?
         }
         DbConn::Postgres(conn) => {
             let mut qb = QueryBuilder::<sqlx::Postgres>::new("");
-            build!(qb);
+            build_list!(qb, filter, sort, &cursor_value, limit, backend);
             qb.build_query_as().fetch_all(&mut *conn).await?
         }
     };
@@ -326,6 +330,33 @@ pub async fn list(
         None
     };
     Ok((rows, next))
+}
+
+/// The database's plan for the list query (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
+/// PostgreSQL), one line per step: shows which indexes a filter and sort use.
+pub async fn explain(
+    c: DbConn<'_>,
+    filter: &CustomerFilter,
+    sort: Sort,
+    limit: u32,
+) -> Result<Vec<String>> {
+    let backend = c.backend();
+    let cursor_value: Option<(Option<SortValue>, Id)> = None;
+    Ok(match c {
+        DbConn::Sqlite(conn) => {
+            let mut qb = QueryBuilder::<sqlx::Sqlite>::new("EXPLAIN QUERY PLAN ");
+            build_list!(qb, filter, sort, &cursor_value, limit, backend);
+            let rows: Vec<(i64, i64, i64, String)> =
+                qb.build_query_as().fetch_all(&mut *conn).await?;
+            rows.into_iter().map(|r| r.3).collect()
+        }
+        DbConn::Postgres(conn) => {
+            let mut qb = QueryBuilder::<sqlx::Postgres>::new("EXPLAIN ");
+            build_list!(qb, filter, sort, &cursor_value, limit, backend);
+            let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            rows.into_iter().map(|r| r.0).collect()
+        }
+    })
 }
 
 /// Customers whose `salesforce_id` or `hubspot_id` equals `key`, or whose
