@@ -145,6 +145,7 @@ async fn plans(url: String) -> anyhow::Result<()> {
             println!("   {line}");
         }
     }
+    drop(conn);
     db.close().await;
     Ok(())
 }

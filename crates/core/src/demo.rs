@@ -906,6 +906,10 @@ pub async fn seed(app: &App, opts: &SeedOptions) -> CoreResult<SeedReport> {
         tx.commit().await?;
         start = end;
     }
+    if report.customers_created > 0 {
+        // Fresh statistics let the planner pick the right index for list filters at once.
+        app.db.analyze().await?;
+    }
 
     tracing::info!(
         seed = opts.seed,

@@ -20,6 +20,10 @@ pub fn registry(app: &App) -> Registry {
             let removed = cscx_store::product::purge_expired(c.c(), app.now()).await?;
             drop(c);
             let jobs = app.queue.purge_done(chrono::Duration::days(7)).await?;
+            // PostgreSQL's autovacuum keeps statistics fresh; SQLite needs to be asked.
+            if app.db.backend() == cscx_store::Backend::Sqlite {
+                app.db.analyze().await?;
+            }
             tracing::info!(
                 removed,
                 jobs,

@@ -157,6 +157,16 @@ impl Db {
         }
     }
 
+    /// Refreshes the query planner's statistics.
+    pub async fn analyze(&self) -> Result<()> {
+        let mut c = self.conn().await?;
+        run!(c.c(), |conn| sqlx::raw_sql("ANALYZE")
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
+            .map_err(Error::from))
+    }
+
     /// Runs `SELECT 1`: the readiness probe's "database reachable".
     pub async fn ping(&self) -> Result<()> {
         let mut c = self.conn().await?;
