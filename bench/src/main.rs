@@ -53,7 +53,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn load(base: String, token: String, rate: u32, seconds: u64) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
     // Ids to fetch: the first pages of the unfiltered list.
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
@@ -62,7 +64,14 @@ async fn load(base: String, token: String, rate: u32, seconds: u64) -> anyhow::R
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = client.get(&url).bearer_auth(&token).send().await?.error_for_status()?.json().await?;
+        let page: Value = client
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
         for c in page["data"].as_array().context("data")? {
             ids.push(c["id"].as_str().context("id")?.to_owned());
         }
@@ -71,8 +80,14 @@ async fn load(base: String, token: String, rate: u32, seconds: u64) -> anyhow::R
             None => break,
         }
     }
-    anyhow::ensure!(!ids.is_empty(), "no customers: seed first (cscx demo seed --customers 10000)");
-    println!("{} customer ids loaded; {rate} req/s for {seconds} s (half lists, half gets)", ids.len());
+    anyhow::ensure!(
+        !ids.is_empty(),
+        "no customers: seed first (cscx demo seed --customers 10000)"
+    );
+    println!(
+        "{} customer ids loaded; {rate} req/s for {seconds} s (half lists, half gets)",
+        ids.len()
+    );
 
     let total = rate as u64 * seconds;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(&'static str, Duration, bool)>();
@@ -84,9 +99,18 @@ async fn load(base: String, token: String, rate: u32, seconds: u64) -> anyhow::R
         tokio::time::sleep_until(due.into()).await;
         let (kind, url) = if i % 2 == 0 {
             let (filter, sort) = LISTS[(i / 2) as usize % LISTS.len()];
-            ("list", format!("{base}/api/v1/customers?limit=50&{filter}&sort={sort}"))
+            (
+                "list",
+                format!("{base}/api/v1/customers?limit=50&{filter}&sort={sort}"),
+            )
         } else {
-            ("get", format!("{base}/api/v1/customers/{}", ids[(i as usize * 7919) % ids.len()]))
+            (
+                "get",
+                format!(
+                    "{base}/api/v1/customers/{}",
+                    ids[(i as usize * 7919) % ids.len()]
+                ),
+            )
         };
         let (client, token, tx) = (client.clone(), token.clone(), tx.clone());
         tokio::spawn(async move {
@@ -109,8 +133,14 @@ async fn load(base: String, token: String, rate: u32, seconds: u64) -> anyhow::R
         by_kind.entry("all").or_default().push(d);
     }
     let elapsed = start.elapsed().as_secs_f64();
-    println!("sent {total} requests in {elapsed:.1} s: {:.0} req/s achieved, {errors} errors", total as f64 / elapsed);
-    println!("{:<6} {:>8} {:>9} {:>9} {:>9} {:>9}", "kind", "count", "p50 ms", "p90 ms", "p99 ms", "max ms");
+    println!(
+        "sent {total} requests in {elapsed:.1} s: {:.0} req/s achieved, {errors} errors",
+        total as f64 / elapsed
+    );
+    println!(
+        "{:<6} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "kind", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"
+    );
     for (kind, mut v) in by_kind {
         v.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -139,7 +169,8 @@ async fn plans(url: String) -> anyhow::Result<()> {
             "renewal_before" => f.renewal_before = v.parse().ok(),
             _ => unreachable!(),
         }
-        let plan = cscx_store::customers::explain(conn.c(), &f, Sort::parse(sort).unwrap(), 50).await?;
+        let plan =
+            cscx_store::customers::explain(conn.c(), &f, Sort::parse(sort).unwrap(), 50).await?;
         println!("-- ?{filter}&sort={sort}");
         for line in plan {
             println!("   {line}");
@@ -153,7 +184,12 @@ async fn plans(url: String) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Cmd::Load { base, token, rate, seconds } => load(base, token, rate, seconds).await,
+        Cmd::Load {
+            base,
+            token,
+            rate,
+            seconds,
+        } => load(base, token, rate, seconds).await,
         Cmd::Plans { database_url } => plans(database_url).await,
     }
 }

@@ -160,7 +160,7 @@ impl Db {
     /// Refreshes the query planner's statistics.
     pub async fn analyze(&self) -> Result<()> {
         let mut c = self.conn().await?;
-        run!(c.c(), |conn| sqlx::raw_sql("ANALYZE")
+        run!(c.c(), |conn| sqlx::query("ANALYZE")
             .execute(&mut *conn)
             .await
             .map(|_| ())
