@@ -33,6 +33,9 @@ pub struct SeedOptions {
     pub seed: u64,
     /// Password for a newly created demo admin; without one the admin can only own API tokens.
     pub admin_password: Option<String>,
+    /// Days of product usage to generate per customer (0 = none), so health scores and risk
+    /// signals have something to show.
+    pub usage_days: u32,
 }
 
 impl Default for SeedOptions {
@@ -41,6 +44,7 @@ impl Default for SeedOptions {
             customers: 40,
             seed: 7,
             admin_password: None,
+            usage_days: 60,
         }
     }
 }
@@ -51,6 +55,7 @@ impl fmt::Debug for SeedOptions {
         f.debug_struct("SeedOptions")
             .field("customers", &self.customers)
             .field("seed", &self.seed)
+            .field("usage_days", &self.usage_days)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<redacted>"),
@@ -69,6 +74,7 @@ pub struct SeedReport {
     pub entitlements_created: u32,
     pub admin_email: String,
     pub admin_created: bool,
+    pub usage_events: usize,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,10 +213,10 @@ const RENEWAL_DECK: &[((i64, i64), u32)] =
 /// splitmix64: tiny and fully specified, so a seed yields the same data on every build
 /// (`rand` does not promise stable sequences across versions).
 #[derive(Debug, Clone)]
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -219,16 +225,16 @@ impl SplitMix64 {
     }
 
     /// Uniform in `lo..=hi` (the modulo bias is far below anything a demo could show).
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
         debug_assert!(lo <= hi);
         lo + (self.next_u64() % (hi - lo + 1) as u64) as i64
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.next_u64() % 100 < percent
     }
 
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+    pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.next_u64() as usize % items.len()]
     }
 
@@ -263,7 +269,7 @@ fn hash(seed: u64, kind: &str, index: u64) -> u64 {
     SplitMix64(h ^ index).next_u64()
 }
 
-fn stream(seed: u64, kind: &str, index: u64) -> SplitMix64 {
+pub(crate) fn stream(seed: u64, kind: &str, index: u64) -> SplitMix64 {
     SplitMix64(hash(seed, kind, index))
 }
 
@@ -905,6 +911,10 @@ pub async fn seed(app: &App, opts: &SeedOptions) -> CoreResult<SeedReport> {
         }
         tx.commit().await?;
         start = end;
+    }
+    if opts.usage_days > 0 {
+        report.usage_events =
+            crate::demo_usage::seed_usage(app, opts.seed, opts.usage_days).await?;
     }
     if report.customers_created > 0 {
         // Fresh statistics let the planner pick the right index for list filters at once.

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use cscx_jobs::{schedule, JobError, Registry};
 
-use crate::App;
+use crate::{ingest, intelligence, App};
 
 pub const PURGE_EXPIRED: &str = "housekeeping.purge_expired";
 
@@ -32,7 +32,53 @@ pub fn registry(app: &App) -> Registry {
             Ok(())
         }
     });
+    let a = app.clone();
+    r.register(intelligence::NIGHTLY_JOB, move |_ctx| {
+        let app = a.clone();
+        async move {
+            let n = intelligence::enqueue_all_refreshes(&app)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))?;
+            tracing::info!(customers = n, "queued the nightly refresh");
+            Ok(())
+        }
+    });
+    // New usage: roll the touched days up, then rescore. A refresh (nightly, or after a model
+    // change) does the same for days without new data.
+    for kind in [ingest::ROLLUP_JOB, intelligence::REFRESH_JOB] {
+        let a = app.clone();
+        r.register(kind, move |ctx| {
+            let app = a.clone();
+            async move {
+                let id = customer_of(&ctx)?;
+                intelligence::rollup_customer(&app, id)
+                    .await
+                    .map_err(|e| JobError::retry(e.to_string()))?;
+                intelligence::refresh_customer(&app, id)
+                    .await
+                    .map_err(|e| JobError::retry(e.to_string()))
+            }
+        });
+    }
+    let a = app.clone();
+    r.register(intelligence::HEALTH_JOB, move |ctx| {
+        let app = a.clone();
+        async move {
+            let id = customer_of(&ctx)?;
+            intelligence::refresh_customer(&app, id)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))
+        }
+    });
     r
+}
+
+fn customer_of(ctx: &cscx_jobs::JobContext) -> Result<cscx_store::Id, JobError> {
+    ctx.payload()
+        .get("customer_id")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| JobError::permanent("payload has no valid customer_id"))
 }
 
 /// Registers the recurring schedules (idempotent; every node may call it at start-up).

@@ -3,8 +3,11 @@
 
 pub mod auth;
 pub mod demo;
+mod demo_usage;
 pub mod error;
 pub mod housekeeping;
+pub mod ingest;
+pub mod intelligence;
 pub mod portfolio;
 pub mod records;
 pub mod secrets;

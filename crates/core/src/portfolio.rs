@@ -11,6 +11,7 @@ use cscx_store::model::{Contract, Customer, Entitlement, Stakeholder};
 use cscx_store::{entity, run, Db, DbConn, Entity, Id, Timestamp};
 
 use crate::error::{CoreError, CoreResult};
+use crate::intelligence::{enqueue_health, primary_contact_removed};
 use crate::records::{apply_patch, merge, require};
 
 pub const CUSTOMER_FIELDS: &[&str] = &[
@@ -277,6 +278,8 @@ impl Portfolio {
             self.now(),
         )
         .await?;
+        // Stage and renewal date feed the health score.
+        enqueue_health(tx.c(), c.id, self.now()).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -341,6 +344,7 @@ impl Portfolio {
         let mut tx = self.db.begin().await?;
         entity::insert(tx.c(), &s).await?;
         Self::keep_one_primary(tx.c(), &s).await?;
+        enqueue_health(tx.c(), s.customer_id, now).await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -362,12 +366,26 @@ impl Portfolio {
         )
         .await?;
         Self::keep_one_primary(tx.c(), &s).await?;
+        enqueue_health(tx.c(), s.customer_id, self.now()).await?;
         tx.commit().await?;
         Ok(s)
     }
 
+    /// Removing the primary contact raises a `champion_lost` risk signal at once.
     pub async fn delete_stakeholder(&self, id: Id) -> CoreResult<()> {
-        self.delete::<Stakeholder>("stakeholder", id).await
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let s: Stakeholder = entity::get_for_update(tx.c(), id)
+            .await?
+            .ok_or(CoreError::NotFound("stakeholder"))?;
+        entity::delete::<Stakeholder>(tx.c(), id).await?;
+        if s.is_primary {
+            primary_contact_removed(tx.c(), &s, now).await?;
+        } else {
+            enqueue_health(tx.c(), s.customer_id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn list_stakeholders(
@@ -399,7 +417,14 @@ impl Portfolio {
             &[],
             validate_contract,
         )?;
-        self.insert(c).await
+        let c: Contract = c;
+        let mut tx = self.db.begin().await?;
+        entity::insert(tx.c(), &c).await?;
+        if let Some(customer_id) = c.customer_id {
+            enqueue_health(tx.c(), customer_id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(c)
     }
 
     pub async fn get_contract(&self, id: Id) -> CoreResult<Contract> {
@@ -418,6 +443,9 @@ impl Portfolio {
             self.now(),
         )
         .await?;
+        if let Some(customer_id) = c.customer_id {
+            enqueue_health(tx.c(), customer_id, self.now()).await?;
+        }
         tx.commit().await?;
         Ok(c)
     }

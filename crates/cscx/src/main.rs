@@ -2,6 +2,7 @@
 //! `worker` (jobs only), and admin tasks (`migrate`, `user`, `token`, `demo`, `jobs`, `openapi`).
 
 mod config;
+mod intel_cli;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -62,6 +63,16 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// Usage data: bulk import and rollups.
+    Usage {
+        #[command(subcommand)]
+        command: intel_cli::UsageCommand,
+    },
+    /// Health scores: point-in-time scores, back-tests, calibration, models.
+    Health {
+        #[command(subcommand)]
+        command: intel_cli::HealthCommand,
+    },
     /// Inspect the job queue.
     Jobs {
         #[command(subcommand)]
@@ -121,6 +132,9 @@ enum DemoCommand {
         customers: u32,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Days of product usage to generate per customer (0 = none).
+        #[arg(long, default_value_t = 60)]
+        usage_days: u32,
     },
 }
 
@@ -200,21 +214,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token { command } => token(config, command).await,
         Command::Demo {
-            command: DemoCommand::Seed { customers, seed },
+            command:
+                DemoCommand::Seed {
+                    customers,
+                    seed,
+                    usage_days,
+                },
         } => {
             let app = config.open().await?;
             let opts = SeedOptions {
                 customers,
                 seed,
                 admin_password: None,
+                usage_days,
             };
             let r = demo::seed(&app, &opts).await.map_err(err)?;
             println!(
-                "demo portfolio: {} customers added ({} already there), {} stakeholders, {} contracts, {} entitlements, {} users",
-                r.customers_created, r.customers_skipped, r.stakeholders_created, r.contracts_created, r.entitlements_created, r.users_created
+                "demo portfolio: {} customers added ({} already there), {} stakeholders, {} contracts, {} entitlements, {} users, {} usage events",
+                r.customers_created, r.customers_skipped, r.stakeholders_created, r.contracts_created, r.entitlements_created, r.users_created, r.usage_events
             );
             Ok(())
         }
+        Command::Usage { command } => intel_cli::usage(&config.open().await?, command).await,
+        Command::Health { command } => intel_cli::health(&config.open().await?, command).await,
         Command::Jobs { command } => {
             let app = config.open().await?;
             match command {

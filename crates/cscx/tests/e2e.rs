@@ -246,6 +246,128 @@ async fn cli_and_api_on_a_fresh_data_folder() {
 }
 
 #[tokio::test]
+async fn an_acknowledged_usage_batch_survives_kill_9() {
+    let dir = TempDir::new("cscx-e2e-crash");
+    let data = dir.path().join("data");
+    run(
+        cscx(
+            &data,
+            None,
+            &[
+                "user",
+                "create",
+                "--email",
+                "ops@crash.example",
+                "--role",
+                "admin",
+            ],
+        ),
+        None,
+    );
+    let token = run(
+        cscx(
+            &data,
+            None,
+            &[
+                "token",
+                "create",
+                "--email",
+                "ops@crash.example",
+                "--name",
+                "ingest",
+                "--scope",
+                "ingest",
+            ],
+        ),
+        None,
+    );
+    let admin = run(
+        cscx(
+            &data,
+            None,
+            &[
+                "token",
+                "create",
+                "--email",
+                "ops@crash.example",
+                "--name",
+                "read",
+            ],
+        ),
+        None,
+    );
+    let mut server = Server::start(&data, None);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/customers", server.base))
+        .bearer_auth(admin.trim())
+        .json(&json!({"name": "Durable Ltd", "metadata": {"external_id": "dur-1"}}))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    let events: Vec<Value> = (0..500)
+        .map(|i| json!({"event_id": format!("d{i}"), "customer_key": "dur-1", "event_type": "login", "user_id": format!("u{}", i % 37), "timestamp": yesterday}))
+        .collect();
+    let r = http
+        .post(format!("{}/api/v1/usage/events", server.base))
+        .bearer_auth(token.trim())
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["accepted"], 500);
+    // No chance to flush or finish anything: SIGKILL right after the acknowledgement.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let server = Server::start(&data, None);
+    // Every acknowledged event is there: resending them finds only duplicates.
+    let r = http
+        .post(format!("{}/api/v1/usage/events", server.base))
+        .bearer_auth(token.trim())
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
+    let report = r.json::<Value>().await.unwrap();
+    assert_eq!(
+        (
+            report["accepted"].as_u64(),
+            report["duplicates"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(500))
+    );
+    // And the rollup queued with them runs after the restart.
+    let mut dau = Value::Null;
+    for _ in 0..100 {
+        let r = http
+            .get(format!("{}/api/v1/customers/{id}/usage", server.base))
+            .bearer_auth(admin.trim())
+            .send()
+            .await
+            .unwrap();
+        let rows = r.json::<Value>().await.unwrap();
+        dau = rows
+            .as_array()
+            .and_then(|r| r.first())
+            .map(|r| r["dau"].clone())
+            .unwrap_or(Value::Null);
+        if dau == 37 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(dau, 37);
+    assert!(server.stop().success());
+}
+
+#[tokio::test]
 async fn two_servers_on_one_postgresql_behave_as_one() {
     let Some(pg) = cscx_testkit::TestDb::postgres().await else {
         return;

@@ -1,7 +1,11 @@
 //! Pure CSCX types and rules: no IO, no async. Everything here is testable without a database.
 
 pub mod clock;
+pub mod health;
+pub mod risk;
 pub mod role;
+pub mod stats;
+pub mod usage;
 pub mod validate;
 
 pub use clock::{Clock, FakeClock, SystemClock};

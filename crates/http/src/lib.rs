@@ -65,6 +65,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::users::router())
         .merge(routes::customers::router())
         .merge(routes::contracts::router())
+        .merge(routes::intelligence::router())
 }
 
 /// The OpenAPI document alone (for tests and `cscx openapi`).

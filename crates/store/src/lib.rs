@@ -9,6 +9,7 @@ pub mod migrate;
 pub mod model;
 pub mod product;
 pub mod types;
+pub mod usage;
 
 pub use db::{Backend, Conn, Db, DbConn, PoolConfig, Tx};
 pub use entity::Entity;

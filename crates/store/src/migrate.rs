@@ -35,8 +35,14 @@ macro_rules! migrations {
 }
 
 // File names are `<4-digit version>_<name>.sql`; the parity test checks they match.
-pub const SQLITE: &[Migration] = migrations!("sqlite": 1 "schema" "0001_schema.sql");
-pub const POSTGRES: &[Migration] = migrations!("postgres": 1 "schema" "0001_schema.sql");
+pub const SQLITE: &[Migration] = migrations!("sqlite":
+    1 "schema" "0001_schema.sql",
+    2 "intelligence" "0002_intelligence.sql",
+);
+pub const POSTGRES: &[Migration] = migrations!("postgres":
+    1 "schema" "0001_schema.sql",
+    2 "intelligence" "0002_intelligence.sql",
+);
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {
     match backend {

@@ -210,6 +210,10 @@ entity! {
         usage_trend: Option<String>,
         adoption_score: Option<i32>,
         created_at: Timestamp,
+        // Added by migration 0002 (not in the data model): daily counts for risk detection.
+        event_count: Option<i32>,
+        support_tickets: Option<i32>,
+        high_priority_tickets: Option<i32>,
     }
 }
 
@@ -223,6 +227,8 @@ entity! {
         timestamp: Timestamp,
         metadata: Value,
         created_at: Timestamp,
+        // Added by migration 0002: the producer's id, unique per customer when given.
+        event_id: Option<String>,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod contracts;
 pub mod customers;
 pub mod docs;
+pub mod intelligence;
 pub mod ops;
 pub mod users;
 

@@ -1,0 +1,456 @@
+//! Usage ingestion: validate a batch event by event, resolve customers, store what is valid in
+//! one transaction, and queue the rollup of the days it touched. Nothing is dropped silently:
+//! every event is accepted, a duplicate (same `event_id` for the customer), or rejected with
+//! its index and reason.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use cscx_jobs::queue::{enqueue_in, NewJob};
+use cscx_store::model::UsageEvent;
+use cscx_store::{customers, entity, run, usage, Id, Timestamp};
+
+use crate::error::CoreResult;
+use crate::App;
+
+pub const MAX_BATCH_EVENTS: usize = 10_000;
+pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
+pub const ROLLUP_JOB: &str = "usage.rollup";
+const MAX_METADATA_BYTES: usize = 16 * 1024;
+const FIELDS: &[&str] = &[
+    "event_id",
+    "customer_id",
+    "customer_key",
+    "event_type",
+    "user_id",
+    "timestamp",
+    "metadata",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Rejection {
+    /// Position in the batch (0-based), or line number for file imports.
+    pub index: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Duplicate {
+    pub index: usize,
+    pub event_id: String,
+}
+
+/// What happened to every event of a batch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IngestReport {
+    /// Events stored now.
+    pub accepted: usize,
+    /// Events already stored earlier (or earlier in this batch) with the same `event_id`.
+    pub duplicates: Vec<Duplicate>,
+    pub rejected: Vec<Rejection>,
+}
+
+impl IngestReport {
+    pub fn merge(&mut self, other: IngestReport) {
+        self.accepted += other.accepted;
+        self.duplicates.extend(other.duplicates);
+        self.rejected.extend(other.rejected);
+    }
+}
+
+/// An event that passed validation, before its customer is resolved.
+struct Candidate {
+    index: usize,
+    customer: CustomerRef,
+    event_id: Option<String>,
+    event_type: String,
+    user_id: Option<String>,
+    timestamp: Timestamp,
+    metadata: Value,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum CustomerRef {
+    Id(Id),
+    Key(String),
+}
+
+fn short_text(v: &Value, field: &str, max: usize) -> Result<Option<String>, String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) if s.trim().is_empty() => Err(format!("{field} must not be blank")),
+        Value::String(s) if s.chars().count() > max => {
+            Err(format!("{field} is longer than {max} characters"))
+        }
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        _ => Err(format!("{field} must be a string")),
+    }
+}
+
+/// Parses `timestamp`: RFC 3339 text or integer epoch milliseconds.
+fn parse_timestamp(v: &Value) -> Result<DateTime<Utc>, String> {
+    match v {
+        Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| format!("timestamp {s:?} is not RFC 3339 (e.g. 2026-11-25T09:30:00Z)")),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .ok_or_else(|| "a numeric timestamp must be whole epoch milliseconds".into()),
+        _ => Err("timestamp must be an RFC 3339 string or epoch milliseconds".into()),
+    }
+}
+
+/// Checks one event; `now` bounds timestamps (no more than 5 minutes ahead, for clock skew).
+fn validate(index: usize, raw: &Value, now: DateTime<Utc>) -> Result<Candidate, String> {
+    let obj = raw.as_object().ok_or("an event must be a JSON object")?;
+    if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(format!("unknown field {unknown:?}"));
+    }
+    let get = |k: &str| obj.get(k).unwrap_or(&Value::Null);
+    let customer = match (
+        short_text(get("customer_id"), "customer_id", 36)?,
+        short_text(get("customer_key"), "customer_key", 200)?,
+    ) {
+        (Some(_), Some(_)) => return Err("give customer_id or customer_key, not both".into()),
+        (None, None) => return Err("customer_id or customer_key is required".into()),
+        (Some(id), None) => CustomerRef::Id(
+            id.parse()
+                .map_err(|_| format!("customer_id {id:?} is not a UUID"))?,
+        ),
+        (None, Some(key)) => CustomerRef::Key(key),
+    };
+    let event_type =
+        short_text(get("event_type"), "event_type", 100)?.ok_or("event_type is required")?;
+    let timestamp = match get("timestamp") {
+        Value::Null => now,
+        v => parse_timestamp(v)?,
+    };
+    if timestamp > now + Duration::minutes(5) {
+        return Err(format!(
+            "timestamp {} is in the future",
+            timestamp.to_rfc3339()
+        ));
+    }
+    if timestamp.timestamp() < 946_684_800 {
+        return Err("timestamp is before 2000-01-01".into());
+    }
+    let metadata = match get("metadata") {
+        Value::Null => json!({}),
+        m @ Value::Object(_) => m.clone(),
+        _ => return Err("metadata must be a JSON object".into()),
+    };
+    if metadata.to_string().len() > MAX_METADATA_BYTES {
+        return Err(format!(
+            "metadata is larger than {} KiB",
+            MAX_METADATA_BYTES / 1024
+        ));
+    }
+    let meta_num = |k: &str| metadata.get(k).and_then(Value::as_f64);
+    match event_type.as_str() {
+        "feature_used"
+            if metadata
+                .get("feature")
+                .and_then(Value::as_str)
+                .is_none_or(|f| f.trim().is_empty()) =>
+        {
+            return Err("feature_used needs metadata.feature (the feature's name)".into())
+        }
+        "session_end"
+            if meta_num("duration_seconds")
+                .is_none_or(|d| !(0.0..=86_400.0 * 7.0).contains(&d)) =>
+        {
+            return Err("session_end needs metadata.duration_seconds between 0 and 604800".into())
+        }
+        "nps_response"
+            if meta_num("score").is_none_or(|s| !(0.0..=10.0).contains(&s) || s.fract() != 0.0) =>
+        {
+            return Err("nps_response needs metadata.score, a whole number from 0 to 10".into())
+        }
+        _ => {}
+    }
+    Ok(Candidate {
+        index,
+        customer,
+        event_id: short_text(get("event_id"), "event_id", 200)?,
+        event_type,
+        user_id: short_text(get("user_id"), "user_id", 200)?,
+        timestamp: Timestamp::from_datetime(timestamp),
+        metadata,
+    })
+}
+
+/// Finds the customers a batch refers to: ids that exist, keys by CRM id or external id.
+async fn resolve(
+    app: &App,
+    refs: impl Iterator<Item = CustomerRef>,
+) -> CoreResult<HashMap<CustomerRef, Id>> {
+    let mut found = HashMap::new();
+    let mut ids = Vec::new();
+    let mut keys = Vec::new();
+    for r in refs {
+        match r {
+            CustomerRef::Id(id) => ids.push(id),
+            CustomerRef::Key(k) => keys.push(k),
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    keys.sort();
+    keys.dedup();
+    let mut c = app.db.conn().await?;
+    for chunk in ids.chunks(500) {
+        let placeholders = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT id FROM customers WHERE id IN ({placeholders})");
+        let existing: Vec<Id> = run!(c.c(), |conn| {
+            let mut q = sqlx::query_scalar::<_, Id>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *conn).await
+        })
+        .map_err(cscx_store::Error::from)?;
+        for id in existing {
+            found.insert(CustomerRef::Id(id), id);
+        }
+    }
+    for key in keys {
+        if let Some(customer) = customers::find_by_external_key(c.c(), &key).await? {
+            found.insert(CustomerRef::Key(key), customer.id);
+        }
+    }
+    Ok(found)
+}
+
+/// An event as read from a request or file, with the index to report it under; `Err` holds why
+/// it could not even be parsed.
+pub type RawEvent = (usize, Result<Value, String>);
+
+/// Ingests a batch. `events` pairs each event with the index to report for it (its position,
+/// or a line number); an `Err` is an event that could not even be parsed.
+pub async fn ingest(
+    app: &App,
+    events: Vec<(usize, Result<Value, String>)>,
+) -> CoreResult<IngestReport> {
+    let now = app.clock.now();
+    let mut report = IngestReport::default();
+    let mut candidates = Vec::with_capacity(events.len());
+    for (index, raw) in events {
+        match raw.and_then(|v| validate(index, &v, now)) {
+            Ok(c) => candidates.push(c),
+            Err(reason) => report.rejected.push(Rejection { index, reason }),
+        }
+    }
+    let resolved = resolve(app, candidates.iter().map(|c| c.customer.clone())).await?;
+
+    let created_at = Timestamp::from_datetime(now);
+    let mut rows = Vec::with_capacity(candidates.len());
+    let mut indexes = Vec::with_capacity(candidates.len());
+    let mut seen_ids: std::collections::HashSet<(Id, String)> = Default::default();
+    for c in candidates {
+        let Some(&customer_id) = resolved.get(&c.customer) else {
+            let reason = match &c.customer {
+                CustomerRef::Id(id) => format!("no customer with id {id}"),
+                CustomerRef::Key(k) => format!(
+                    "no customer with salesforce_id, hubspot_id or metadata.external_id {k:?}"
+                ),
+            };
+            report.rejected.push(Rejection {
+                index: c.index,
+                reason,
+            });
+            continue;
+        };
+        if let Some(eid) = &c.event_id {
+            if !seen_ids.insert((customer_id, eid.clone())) {
+                report.duplicates.push(Duplicate {
+                    index: c.index,
+                    event_id: eid.clone(),
+                });
+                continue;
+            }
+        }
+        indexes.push(c.index);
+        rows.push(UsageEvent {
+            id: Id::new(),
+            customer_id,
+            event_type: c.event_type,
+            user_id: c.user_id,
+            timestamp: c.timestamp,
+            metadata: c.metadata,
+            created_at,
+            event_id: c.event_id,
+        });
+    }
+
+    if !rows.is_empty() {
+        let mut tx = app.db.begin().await?;
+        let inserted = usage::insert_events(tx.c(), &rows).await?;
+        let mut earliest: BTreeMap<Id, NaiveDate> = BTreeMap::new();
+        for ((row, index), ok) in rows.iter().zip(&indexes).zip(inserted) {
+            if ok {
+                report.accepted += 1;
+                let day = row.timestamp.date();
+                earliest
+                    .entry(row.customer_id)
+                    .and_modify(|d| *d = (*d).min(day))
+                    .or_insert(day);
+            } else {
+                report.duplicates.push(Duplicate {
+                    index: *index,
+                    event_id: row.event_id.clone().unwrap_or_default(),
+                });
+            }
+        }
+        for (customer_id, from) in &earliest {
+            usage::mark_pending(tx.c(), *customer_id, *from, created_at).await?;
+            let job = NewJob::new(ROLLUP_JOB, json!({ "customer_id": customer_id }))
+                .key(format!("rollup:{customer_id}"));
+            enqueue_in(tx.c(), &job, created_at).await?;
+        }
+        tx.commit().await?;
+        if !earliest.is_empty() {
+            app.queue.notify.notify_waiters();
+        }
+    }
+    report.rejected.sort_by_key(|r| r.index);
+    report.duplicates.sort_by_key(|d| d.index);
+    Ok(report)
+}
+
+/// Splits a request body into events: a JSON array, or NDJSON (one object per line; blank
+/// lines are skipped). Indexes are positions (array) or 0-based line numbers (NDJSON).
+pub fn parse_batch(body: &[u8]) -> Result<Vec<RawEvent>, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let arr: Vec<Value> = serde_json::from_str(trimmed)
+            .map_err(|e| format!("the body is not a JSON array of events: {e}"))?;
+        return Ok(arr
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i, Ok(v)))
+            .collect());
+    }
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            (
+                i,
+                serde_json::from_str::<Value>(l).map_err(|e| format!("line is not JSON: {e}")),
+            )
+        })
+        .collect())
+}
+
+/// Removes an event by id (used by tests and admin tools); re-queues its day's rollup.
+pub async fn delete_event(app: &App, id: Id) -> CoreResult<bool> {
+    let mut tx = app.db.begin().await?;
+    let Some(e) = entity::get::<UsageEvent>(tx.c(), id).await? else {
+        return Ok(false);
+    };
+    entity::delete::<UsageEvent>(tx.c(), id).await?;
+    usage::mark_pending(tx.c(), e.customer_id, e.timestamp.date(), app.now()).await?;
+    let job = NewJob::new(ROLLUP_JOB, json!({ "customer_id": e.customer_id }))
+        .key(format!("rollup:{}", e.customer_id));
+    enqueue_in(tx.c(), &job, app.now()).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let cases = [
+            (json!("x"), "must be a JSON object"),
+            (
+                json!({"event_type": "login"}),
+                "customer_id or customer_key is required",
+            ),
+            (
+                json!({"customer_id": "x", "customer_key": "y", "event_type": "login"}),
+                "not both",
+            ),
+            (
+                json!({"customer_id": "nope", "event_type": "login"}),
+                "not a UUID",
+            ),
+            (json!({"customer_key": "k"}), "event_type is required"),
+            (
+                json!({"customer_key": "k", "event_type": "login", "timestamp": "yesterday"}),
+                "not RFC 3339",
+            ),
+            (
+                json!({"customer_key": "k", "event_type": "login", "timestamp": "2026-06-02T12:00:00Z"}),
+                "in the future",
+            ),
+            (
+                json!({"customer_key": "k", "event_type": "login", "timestamp": "1999-01-01T00:00:00Z"}),
+                "before 2000",
+            ),
+            (
+                json!({"customer_key": "k", "event_type": "login", "colour": 1}),
+                "unknown field",
+            ),
+            (
+                json!({"customer_key": "k", "event_type": "feature_used"}),
+                "metadata.feature",
+            ),
+            (
+                json!({"customer_key": "k", "event_type": "nps_response", "metadata": {"score": 11}}),
+                "0 to 10",
+            ),
+            (
+                json!({"customer_key": "k", "event_type": "session_end", "metadata": {"duration_seconds": -1}}),
+                "duration_seconds",
+            ),
+            (
+                json!({"customer_key": "k", "event_type": "login", "metadata": [1]}),
+                "metadata must be",
+            ),
+        ];
+        for (raw, expected) in cases {
+            let err = validate(0, &raw, now())
+                .err()
+                .unwrap_or_else(|| panic!("{raw} should be rejected"));
+            assert!(err.contains(expected), "{raw}: {err}");
+        }
+        let ok = validate(3, &json!({"customer_key": "acct-1", "event_type": "login", "user_id": 42, "timestamp": 1_780_000_000_000i64}), now()).unwrap();
+        assert_eq!(ok.user_id.as_deref(), Some("42"));
+        assert_eq!(ok.timestamp.millis(), 1_780_000_000_000);
+        let defaulted = validate(
+            0,
+            &json!({"customer_key": "k", "event_type": "custom_thing"}),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(defaulted.timestamp.datetime(), now());
+    }
+
+    #[test]
+    fn batches_are_json_arrays_or_ndjson() {
+        let arr = parse_batch(br#"[{"a":1},{"b":2}]"#).unwrap();
+        assert_eq!(arr.len(), 2);
+        let nd = parse_batch(b"{\"a\":1}\n\n{bad\n{\"c\":3}\n").unwrap();
+        assert_eq!(nd.len(), 3);
+        assert_eq!(nd[1].0, 2);
+        assert!(nd[1].1.is_err());
+        assert!(parse_batch(b"[1, 2").is_err());
+    }
+}

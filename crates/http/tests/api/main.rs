@@ -1,0 +1,166 @@
+//! The HTTP API over a real socket, on SQLite and (when configured) PostgreSQL. One test binary
+//! with a module per capability.
+
+mod foundation;
+mod intelligence;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use cscx_core::auth::AuthConfig;
+use cscx_core::secrets::MasterKey;
+use cscx_core::App;
+use cscx_domain::{FakeClock, Role, TokenScope};
+use cscx_http::{AppState, HttpConfig};
+use cscx_testkit::TestDb;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app: App,
+    pub clock: FakeClock,
+    pub db: TestDb,
+    pub admin: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb) -> TestApp {
+        let clock = FakeClock::at(Utc::now());
+        let app = App::new(
+            db.db.clone(),
+            Arc::new(clock.clone()),
+            MasterKey::generate(),
+            AuthConfig::default(),
+        );
+        let state = AppState {
+            app: app.clone(),
+            metrics: Default::default(),
+            config: Arc::new(HttpConfig::default()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            cscx_http::serve(listener, cscx_http::app(state), std::future::pending())
+                .await
+                .unwrap();
+        });
+        let client = reqwest::Client::builder().build().unwrap();
+        let mut t = TestApp {
+            base,
+            client,
+            app,
+            clock,
+            db,
+            admin: String::new(),
+            server,
+        };
+        t.admin = t
+            .token_for("admin@test.example", Role::Admin, None, TokenScope::Full)
+            .await;
+        t
+    }
+
+    /// Creates the user if needed and returns a new API token secret.
+    pub async fn token_for(
+        &self,
+        email: &str,
+        role: Role,
+        token_role: Option<Role>,
+        scope: TokenScope,
+    ) -> String {
+        if self.app.auth.user_by_email(email).await.unwrap().is_none() {
+            self.app
+                .auth
+                .create_user(email, None, role, Some("a long enough password"))
+                .await
+                .unwrap();
+        }
+        let name = format!("t{}", uuid::Uuid::new_v4().simple());
+        self.app
+            .auth
+            .create_token(email, &name, token_role, scope, None)
+            .await
+            .unwrap()
+            .1
+    }
+
+    pub async fn token(&self, role: Role) -> String {
+        self.token_for(
+            &format!("{role}@test.example"),
+            role,
+            None,
+            TokenScope::Full,
+        )
+        .await
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut rb = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(&self.admin.clone()), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(&self.admin.clone()), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(&self.admin.clone()), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(&self.admin.clone()), None)
+            .await
+    }
+
+    pub async fn customer(&self, body: Value) -> Value {
+        let (s, v) = self.post("/api/v1/customers", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    pub async fn finish(self) {
+        self.server.abort();
+        self.db.finish().await;
+    }
+}
+
+pub async fn each_backend() -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for db in TestDb::all().await {
+        apps.push(TestApp::spawn(db).await);
+    }
+    apps
+}
+
+pub fn error_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}

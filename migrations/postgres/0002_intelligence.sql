@@ -1,0 +1,39 @@
+-- CSCX schema, version 0002: customer intelligence (usage ingestion, rollups, health models,
+-- risk-signal dedupe). PostgreSQL; migrations/sqlite/0002_intelligence.sql is the same schema.
+
+-- Producer-supplied event ids make retried sends idempotent, per customer.
+ALTER TABLE usage_events ADD COLUMN event_id text;
+CREATE UNIQUE INDEX uq_usage_events_customer_id_event_id ON usage_events (customer_id, event_id) WHERE event_id IS NOT NULL;
+
+-- Daily counts the risk detectors and the health score read without rescanning events.
+ALTER TABLE usage_metrics ADD COLUMN event_count integer;
+ALTER TABLE usage_metrics ADD COLUMN support_tickets integer;
+ALTER TABLE usage_metrics ADD COLUMN high_priority_tickets integer;
+
+-- Days whose metrics must be recomputed, one row per customer holding the earliest such day.
+-- `version` grows with every change, so a rollup only clears what it has seen.
+CREATE TABLE usage_rollup_pending (
+    customer_id uuid PRIMARY KEY REFERENCES customers (id) ON DELETE CASCADE,
+    from_date   date NOT NULL,
+    version     bigint NOT NULL,
+    updated_at  timestamptz NOT NULL
+);
+
+-- Health models: the active one per segment ('' = every segment) scores customers; proposed
+-- ones (e.g. from calibration) wait for an admin.
+CREATE TABLE health_models (
+    id          uuid PRIMARY KEY,
+    name        text NOT NULL,
+    segment_key text NOT NULL DEFAULT '',
+    config      jsonb NOT NULL,
+    status      text NOT NULL CHECK (status IN ('active', 'proposed', 'archived')),
+    notes       text,
+    created_by  uuid REFERENCES users (id) ON DELETE SET NULL,
+    created_at  timestamptz NOT NULL,
+    updated_at  timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX uq_health_models_active_segment ON health_models (segment_key) WHERE status = 'active';
+
+-- One open automatic signal per customer and type (manual ones are not deduplicated).
+CREATE UNIQUE INDEX uq_risk_signals_open_auto ON risk_signals (customer_id, signal_type) WHERE resolved_at IS NULL AND auto_detected = true;
+CREATE INDEX idx_risk_signals_detected_at ON risk_signals (detected_at);
