@@ -456,7 +456,14 @@ pub async fn score_as_of(
 ) -> CoreResult<HealthResult> {
     let model = model_for(app, customer.segment.as_deref()).await?;
     let inputs = gather_inputs(app, customer, as_of, point_in_time).await?;
-    Ok(health::compute(&model, &inputs))
+    let mut result = health::compute(&model, &inputs);
+    // A prospect has not bought yet: there is no customer health to speak of.
+    if !point_in_time && customer.stage == "prospect" {
+        result.score = None;
+        result.grade = None;
+        result.note = Some("prospects are not scored until they become customers".into());
+    }
+    Ok(result)
 }
 
 async fn latest_history(c: DbConn<'_>, customer_id: Id) -> CoreResult<Option<HealthScore>> {

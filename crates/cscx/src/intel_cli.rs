@@ -182,7 +182,7 @@ pub async fn import(app: &App, file: &Path, batch: usize, no_rollup: bool) -> an
     let mut total = IngestReport::default();
     let mut rejected_count = 0usize;
     let mut duplicate_count = 0usize;
-    let mut pending: Vec<(usize, Result<Value, String>)> = Vec::with_capacity(batch);
+    let mut pending: Vec<ingest::RawEvent> = Vec::with_capacity(batch);
     let (mut line_no, mut bytes_read) = (0usize, 0u64);
     let started = Instant::now();
     let mut last_progress = Instant::now();
