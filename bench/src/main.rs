@@ -34,6 +34,41 @@ enum Cmd {
         #[arg(long)]
         database_url: String,
     },
+    /// Send usage events through the HTTP API in batches and report events per second.
+    Ingest {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base: String,
+        #[arg(long, env = "CSCX_BENCH_TOKEN")]
+        token: String,
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Batches in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Insert the same kind of rows straight into the database (no HTTP, no validation):
+    /// the ceiling the API is compared with.
+    Raw {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Spread the events over this many days before today.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
+    /// After one batch of 1,000 events for one customer, time until its usage metrics and its
+    /// health score reflect it (a worker must be running).
+    Freshness {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base: String,
+        #[arg(long, env = "CSCX_BENCH_TOKEN")]
+        token: String,
+    },
 }
 
 /// The list queries the benchmark sends: a filter and a sort each, 50 rows.
@@ -181,6 +216,244 @@ async fn plans(url: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Customer ids through the API (the first `max`).
+async fn customer_ids(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    max: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    while ids.len() < max {
+        let mut url = format!("{base}/api/v1/customers?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        for c in page["data"].as_array().context("data")? {
+            ids.push(c["id"].as_str().context("id")?.to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    ids.truncate(max);
+    anyhow::ensure!(!ids.is_empty(), "no customers: seed first");
+    Ok(ids)
+}
+
+/// A deterministic synthetic event: logins and feature use by ~40 users per customer.
+fn synthetic(i: usize, customer: &str, now_ms: i64, days: i64) -> Value {
+    let ts = now_ms - ((i as i64 * 7_919) % (days * 86_400_000)) - 60_000;
+    let user = format!("user-{}", (i * 31) % 40);
+    if i % 3 == 0 {
+        serde_json::json!({"event_id": format!("bench-{i}"), "customer_id": customer, "event_type": "feature_used", "user_id": user, "timestamp": ts, "metadata": {"feature": format!("f{}", i % 9)}})
+    } else {
+        serde_json::json!({"event_id": format!("bench-{i}"), "customer_id": customer, "event_type": "login", "user_id": user, "timestamp": ts})
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+async fn ingest(
+    base: String,
+    token: String,
+    events: usize,
+    batch: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let ids = customer_ids(&client, &base, &token, 2000).await?;
+    let now = now_ms();
+    let batches = events.div_ceil(batch);
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for b in 0..batches {
+        let permit = sem.clone().acquire_owned().await?;
+        let body: Vec<Value> = (b * batch..((b + 1) * batch).min(events))
+            .map(|i| synthetic(i, &ids[i % ids.len()], now, 30))
+            .collect();
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let r = client
+                .post(format!("{base}/api/v1/usage/events"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await;
+            let report: Value = r?.error_for_status()?.json().await?;
+            drop(permit);
+            anyhow::Ok((t.elapsed(), report["accepted"].as_u64().unwrap_or(0)))
+        }));
+    }
+    let mut accepted = 0;
+    let mut latencies = Vec::new();
+    for t in tasks {
+        let (d, n) = t.await??;
+        accepted += n;
+        latencies.push(d);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    latencies.sort();
+    println!(
+        "HTTP ingestion: {accepted} events accepted in {secs:.1} s = {:.0} events/s (batches of {batch}, {concurrency} in flight; batch p50 {:.1} ms, p99 {:.1} ms)",
+        accepted as f64 / secs,
+        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
+async fn raw(url: String, events: usize, batch: usize, days: i64) -> anyhow::Result<()> {
+    use cscx_store::model::UsageEvent;
+    let db = cscx_store::Db::connect(&url, &Default::default()).await?;
+    let ids: Vec<cscx_store::Id> = {
+        let mut c = db.conn().await?;
+        let rows: Vec<cscx_store::model::Customer> =
+            cscx_store::entity::list(c.c(), None, 20_000).await?;
+        rows.into_iter().map(|c| c.id).collect()
+    };
+    anyhow::ensure!(!ids.is_empty(), "no customers: seed first");
+    let now = now_ms();
+    let start = Instant::now();
+    let mut inserted = 0;
+    let mut last_report = Instant::now();
+    for b in 0..events.div_ceil(batch) {
+        let rows: Vec<UsageEvent> = (b * batch..((b + 1) * batch).min(events))
+            .map(|i| {
+                let customer = ids[i % ids.len()];
+                let v = synthetic(i, &customer.to_string(), now, days);
+                UsageEvent {
+                    id: cscx_store::Id::new(),
+                    customer_id: customer,
+                    event_type: v["event_type"].as_str().unwrap_or("login").to_owned(),
+                    user_id: v["user_id"].as_str().map(str::to_owned),
+                    timestamp: cscx_store::Timestamp::from_millis(
+                        v["timestamp"].as_i64().unwrap_or(now),
+                    ),
+                    metadata: v.get("metadata").cloned().unwrap_or(serde_json::json!({})),
+                    created_at: cscx_store::Timestamp::from_millis(now),
+                    event_id: Some(format!("raw-{i}")),
+                }
+            })
+            .collect();
+        let mut tx = db.begin().await?;
+        inserted += cscx_store::usage::insert_events(tx.c(), &rows)
+            .await?
+            .iter()
+            .filter(|x| **x)
+            .count();
+        tx.commit().await?;
+        if last_report.elapsed() > Duration::from_secs(10) {
+            last_report = Instant::now();
+            eprintln!("  {inserted} rows…");
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "raw inserts: {inserted} events in {secs:.1} s = {:.0} events/s (transactions of {batch})",
+        inserted as f64 / secs
+    );
+    db.close().await;
+    Ok(())
+}
+
+/// Today's UTC date as YYYY-MM-DD, from the system clock (days-from-civil, inverted).
+fn today_utc() -> String {
+    let z = now_ms() / 86_400_000 + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+async fn freshness(base: String, token: String) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let id = customer_ids(&client, &base, &token, 1).await?.remove(0);
+    let recorded_at = || {
+        let (client, base, token, id) = (client.clone(), base.clone(), token.clone(), id.clone());
+        async move {
+            let h: Value = client
+                .get(format!("{base}/api/v1/customers/{id}/health"))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            anyhow::Ok(h["recorded_at"].clone())
+        }
+    };
+    let before = recorded_at().await?;
+    let now = now_ms();
+    let body: Vec<Value> = (0..1000)
+        .map(|i| serde_json::json!({"event_id": format!("fresh-{now}-{i}"), "customer_id": id, "event_type": "login", "user_id": format!("fresh-{now}-{}", i % 250), "timestamp": now - 1000}))
+        .collect();
+    let start = Instant::now();
+    client
+        .post(format!("{base}/api/v1/usage/events"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?;
+    let acked = start.elapsed();
+    let today = today_utc();
+    let (mut metrics_at, mut health_at) = (None, None);
+    while start.elapsed() < Duration::from_secs(30) && (metrics_at.is_none() || health_at.is_none())
+    {
+        if metrics_at.is_none() {
+            let rows: Value = client
+                .get(format!(
+                    "{base}/api/v1/customers/{id}/usage?from={today}&to={today}"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if rows[0]["dau"].as_i64().unwrap_or(0) >= 250 {
+                metrics_at = Some(start.elapsed());
+            }
+        }
+        if health_at.is_none() && recorded_at().await? != before {
+            health_at = Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ms = |d: Option<Duration>| {
+        d.map(|d| format!("{:.0} ms", d.as_secs_f64() * 1000.0))
+            .unwrap_or_else(|| "not within 30 s".into())
+    };
+    println!(
+        "1,000-event batch acknowledged in {:.0} ms; visible in the daily metrics after {}, in the health score after {}",
+        acked.as_secs_f64() * 1000.0,
+        ms(metrics_at),
+        ms(health_at)
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -191,5 +464,19 @@ async fn main() -> anyhow::Result<()> {
             seconds,
         } => load(base, token, rate, seconds).await,
         Cmd::Plans { database_url } => plans(database_url).await,
+        Cmd::Ingest {
+            base,
+            token,
+            events,
+            batch,
+            concurrency,
+        } => ingest(base, token, events, batch, concurrency).await,
+        Cmd::Raw {
+            database_url,
+            events,
+            batch,
+            days,
+        } => raw(database_url, events, batch, days).await,
+        Cmd::Freshness { base, token } => freshness(base, token).await,
     }
 }

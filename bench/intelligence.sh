@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Customer-intelligence benchmarks (release build, this machine):
+#   1. usage ingestion through the HTTP API in batches of 1,000 vs raw inserts of the same rows;
+#   2. freshness: a 1,000-event batch until it shows in daily metrics and the health score;
+#   3. full rollup + health recompute for 10,000 customers and EVENTS_FULL events (default 10M);
+#   4. peak memory of `cscx usage import` on a small and a large file (flat = streaming).
+# SQLite always; PostgreSQL too when BENCH_PG_URL is set (ingestion and freshness only).
+# Usage: bench/intelligence.sh   (EVENTS_HTTP, EVENTS_FULL, IMPORT_LINES to resize)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS_HTTP="${EVENTS_HTTP:-200000}"
+EVENTS_FULL="${EVENTS_FULL:-10000000}"
+IMPORT_LINES="${IMPORT_LINES:-2000000}"
+cargo build --release -p cscx -p cscx-bench
+BIN=$PWD/target/release/cscx
+BENCH=$PWD/target/release/cscx-bench
+PORT=18282
+
+start_server() { "$BIN" serve --bind 127.0.0.1:$PORT "$@" >/dev/null 2>&1 & SERVER=$!
+  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$PORT/health/ready >/dev/null && return; sleep 0.2; done; echo "server did not start"; exit 1; }
+stop_server() { kill -TERM "$SERVER"; wait "$SERVER" || true; }
+
+setup() { # $1 = database URL or empty for SQLite; sets TOKEN and INGEST
+  export CSCX_DATA_DIR; CSCX_DATA_DIR=$(mktemp -d); export CSCX_LOG=warn
+  if [ -n "$1" ]; then export DATABASE_URL="$1"; else unset DATABASE_URL; fi
+  "$BIN" user create --email bench@bench.example --role admin >/dev/null
+  TOKEN=$("$BIN" token create --email bench@bench.example --name bench 2>/dev/null)
+  INGEST=$("$BIN" token create --email bench@bench.example --name ingest --scope ingest 2>/dev/null)
+}
+
+ingestion() { # $1 label, $2 url
+  echo "== ingestion and freshness: $1"
+  setup "$2"
+  "$BIN" demo seed --customers 2000 --usage-days 0 >/dev/null
+  start_server --no-worker
+  "$BENCH" ingest --base http://127.0.0.1:$PORT --token "$INGEST" --events "$EVENTS_HTTP" --batch 1000 --concurrency 4
+  stop_server
+  "$BENCH" raw --database-url "${2:-sqlite://$CSCX_DATA_DIR/cscx.db}" --events "$EVENTS_HTTP" --batch 1000
+  start_server
+  sleep 2
+  "$BENCH" freshness --base http://127.0.0.1:$PORT --token "$TOKEN"
+  stop_server
+  rm -rf "$CSCX_DATA_DIR"
+}
+
+reset_pg() { psql "${1%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${1##*/}" -qc "CREATE DATABASE ${1##*/}"; }
+
+ingestion "SQLite" ""
+if [ -n "${BENCH_PG_URL:-}" ]; then reset_pg "$BENCH_PG_URL"; ingestion "PostgreSQL" "$BENCH_PG_URL"; fi
+
+echo "== full rollup and health recompute: 10,000 customers, $EVENTS_FULL events (SQLite)"
+setup ""
+"$BIN" demo seed --customers 10000 --usage-days 0 >/dev/null
+"$BENCH" raw --database-url "sqlite://$CSCX_DATA_DIR/cscx.db" --events "$EVENTS_FULL" --batch 5000 --days 60
+FROM=$(date -u -d '-60 days' +%F)
+/usr/bin/time -f "usage rollup: %e s wall, %M KiB max RSS" "$BIN" usage rollup --from "$FROM"
+/usr/bin/time -f "health recompute: %e s wall, %M KiB max RSS" "$BIN" health recompute
+du -sh "$CSCX_DATA_DIR"
+rm -rf "$CSCX_DATA_DIR"
+
+echo "== import memory (SQLite)"
+setup ""
+"$BIN" demo seed --customers 200 --usage-days 0 >/dev/null
+python3 - "$CSCX_DATA_DIR" "$IMPORT_LINES" <<'PY'
+import json, sys, datetime
+d, n = sys.argv[1], int(sys.argv[2])
+now = datetime.datetime.now(datetime.timezone.utc)
+for name, lines in (("small", n // 20), ("large", n)):
+    with open(f"{d}/{name}.ndjson", "w") as f:
+        for i in range(lines):
+            ts = (now - datetime.timedelta(minutes=(i * 7) % 80000)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            f.write(json.dumps({"event_id": f"{name}-{i}", "customer_key": f"acct-{i % 200 + 1}", "event_type": "login", "user_id": f"u{i % 50}", "timestamp": ts}) + "\n")
+PY
+ls -la "$CSCX_DATA_DIR"/*.ndjson | awk '{print $5, $9}'
+/usr/bin/time -f "import small: %e s, %M KiB max RSS" "$BIN" usage import "$CSCX_DATA_DIR/small.ndjson" --no-rollup 2>&1 | grep -v "%" | tail -2
+/usr/bin/time -f "import large: %e s, %M KiB max RSS" "$BIN" usage import "$CSCX_DATA_DIR/large.ndjson" --no-rollup 2>&1 | grep -v "%" | tail -2
+rm -rf "$CSCX_DATA_DIR"
