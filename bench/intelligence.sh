@@ -33,7 +33,7 @@ ingestion() { # $1 label, $2 url
   setup "$2"
   "$BIN" demo seed --customers 2000 --usage-days 0 >/dev/null
   start_server --no-worker
-  "$BENCH" ingest --base http://127.0.0.1:$PORT --token "$INGEST" --events "$EVENTS_HTTP" --batch 1000 --concurrency 4
+  "$BENCH" ingest --base http://127.0.0.1:$PORT --token "$TOKEN" --ingest-token "$INGEST" --events "$EVENTS_HTTP" --batch 1000 --concurrency 4
   stop_server
   "$BENCH" raw --database-url "${2:-sqlite://$CSCX_DATA_DIR/cscx.db}" --events "$EVENTS_HTTP" --batch 1000
   start_server

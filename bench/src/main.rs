@@ -40,6 +40,9 @@ enum Cmd {
         base: String,
         #[arg(long, env = "CSCX_BENCH_TOKEN")]
         token: String,
+        /// Token the events are sent with (e.g. an ingest-scoped one); default: --token.
+        #[arg(long)]
+        ingest_token: Option<String>,
         #[arg(long, default_value_t = 200_000)]
         events: usize,
         #[arg(long, default_value_t = 1000)]
@@ -272,12 +275,14 @@ fn now_ms() -> i64 {
 async fn ingest(
     base: String,
     token: String,
+    ingest_token: Option<String>,
     events: usize,
     batch: usize,
     concurrency: usize,
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let ids = customer_ids(&client, &base, &token, 2000).await?;
+    let token = ingest_token.unwrap_or(token);
     let now = now_ms();
     let batches = events.div_ceil(batch);
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
@@ -467,10 +472,11 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Ingest {
             base,
             token,
+            ingest_token,
             events,
             batch,
             concurrency,
-        } => ingest(base, token, events, batch, concurrency).await,
+        } => ingest(base, token, ingest_token, events, batch, concurrency).await,
         Cmd::Raw {
             database_url,
             events,
