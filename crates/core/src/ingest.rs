@@ -291,17 +291,10 @@ pub async fn ingest(
     }
 
     if !rows.is_empty() {
-        let mut tx = app.db.begin().await?;
-        let inserted = usage::insert_events(tx.c(), &rows).await?;
-        let mut earliest: BTreeMap<Id, NaiveDate> = BTreeMap::new();
+        let inserted = app.event_writer().write(rows.clone()).await?;
         for ((row, index), ok) in rows.iter().zip(&indexes).zip(inserted) {
             if ok {
                 report.accepted += 1;
-                let day = row.timestamp.date();
-                earliest
-                    .entry(row.customer_id)
-                    .and_modify(|d| *d = (*d).min(day))
-                    .or_insert(day);
             } else {
                 report.duplicates.push(Duplicate {
                     index: *index,
@@ -309,20 +302,115 @@ pub async fn ingest(
                 });
             }
         }
-        for (customer_id, from) in &earliest {
-            usage::mark_pending(tx.c(), *customer_id, *from, created_at).await?;
-            let job = NewJob::new(ROLLUP_JOB, json!({ "customer_id": customer_id }))
-                .key(format!("rollup:{customer_id}"));
-            enqueue_in(tx.c(), &job, created_at).await?;
-        }
-        tx.commit().await?;
-        if !earliest.is_empty() {
-            app.queue.notify.notify_waiters();
-        }
     }
     report.rejected.sort_by_key(|r| r.index);
     report.duplicates.sort_by_key(|d| d.index);
     Ok(report)
+}
+
+/// How many events one commit may hold when concurrent batches are grouped.
+const GROUP_MAX_EVENTS: usize = 20_000;
+
+struct WriteRequest {
+    rows: Vec<UsageEvent>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<bool>, String>>,
+}
+
+/// The single writer of usage events. Batches that arrive while a commit is in progress are
+/// committed together in the next one (group commit): the write cost of an index page touched
+/// by several batches is paid once, and SQLite has one writer at a time anyway. A batch is
+/// answered only after the commit that holds it, so acknowledged events are durable.
+#[derive(Clone)]
+pub struct EventWriter {
+    tx: tokio::sync::mpsc::Sender<WriteRequest>,
+}
+
+impl EventWriter {
+    pub fn start(app: &App) -> EventWriter {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<WriteRequest>(64);
+        let app = app.clone();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut group = vec![first];
+                let mut size = group[0].rows.len();
+                while size < GROUP_MAX_EVENTS {
+                    match rx.try_recv() {
+                        Ok(more) => {
+                            size += more.rows.len();
+                            group.push(more);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                match write_group(&app, &group).await {
+                    Ok(flags) => {
+                        for (req, f) in group.into_iter().zip(flags) {
+                            let _ = req.reply.send(Ok(f));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, batches = group.len(), "storing usage events failed");
+                        for req in group {
+                            let _ = req.reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        EventWriter { tx }
+    }
+
+    /// Stores `rows` (skipping duplicates by event id) with their rollup bookkeeping. Returns,
+    /// per row, whether it was stored now.
+    pub async fn write(&self, rows: Vec<UsageEvent>) -> CoreResult<Vec<bool>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(WriteRequest { rows, reply })
+            .await
+            .map_err(|_| crate::CoreError::Unavailable("the event writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| crate::CoreError::Unavailable("the event writer stopped".into()))?
+            .map_err(crate::CoreError::Unavailable)
+    }
+}
+
+/// One transaction for a group of batches: the events, the days to roll up, the rollup jobs.
+async fn write_group(app: &App, group: &[WriteRequest]) -> CoreResult<Vec<Vec<bool>>> {
+    let now = app.now();
+    let all: Vec<UsageEvent> = group.iter().flat_map(|r| r.rows.iter().cloned()).collect();
+    let mut tx = app.db.begin().await?;
+    let inserted = usage::insert_events(tx.c(), &all).await?;
+    let mut earliest: BTreeMap<Id, NaiveDate> = BTreeMap::new();
+    for (row, ok) in all.iter().zip(&inserted) {
+        if *ok {
+            let day = row.timestamp.date();
+            earliest
+                .entry(row.customer_id)
+                .and_modify(|d| *d = (*d).min(day))
+                .or_insert(day);
+        }
+    }
+    let marks: Vec<(Id, NaiveDate)> = earliest.into_iter().collect();
+    usage::mark_pending_many(tx.c(), &marks, now).await?;
+    let jobs: Vec<NewJob> = marks
+        .iter()
+        .map(|(id, _)| {
+            NewJob::new(ROLLUP_JOB, json!({ "customer_id": id })).key(format!("rollup:{id}"))
+        })
+        .collect();
+    cscx_jobs::queue::enqueue_many_in(tx.c(), &jobs, now).await?;
+    tx.commit().await?;
+    if !jobs.is_empty() {
+        app.queue.notify.notify_waiters();
+    }
+    let mut out = Vec::with_capacity(group.len());
+    let mut offset = 0;
+    for req in group {
+        out.push(inserted[offset..offset + req.rows.len()].to_vec());
+        offset += req.rows.len();
+    }
+    Ok(out)
 }
 
 /// Splits a request body into events: a JSON array, or NDJSON (one object per line; blank

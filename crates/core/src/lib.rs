@@ -31,6 +31,8 @@ pub struct App {
     pub portfolio: portfolio::Portfolio,
     pub users: users::Users,
     pub master_key: secrets::MasterKey,
+    /// Started on first use, inside the runtime.
+    event_writer: Arc<std::sync::OnceLock<ingest::EventWriter>>,
 }
 
 impl App {
@@ -53,7 +55,14 @@ impl App {
             db,
             clock,
             master_key,
+            event_writer: Default::default(),
         }
+    }
+
+    /// The group-committing writer of usage events.
+    pub fn event_writer(&self) -> &ingest::EventWriter {
+        self.event_writer
+            .get_or_init(|| ingest::EventWriter::start(self))
     }
 
     pub fn now(&self) -> cscx_store::Timestamp {

@@ -267,18 +267,35 @@ pub async fn import(app: &App, file: &Path, batch: usize, no_rollup: bool) -> an
     }
     if !no_rollup && total.accepted > 0 {
         eprintln!("rolling up usage and rescoring the customers touched…");
-        let worker = cscx_jobs::Worker::new(
-            app.queue.clone(),
-            cscx_core::housekeeping::registry(app),
-            Default::default(),
-        );
-        let mut n = 0;
-        while worker.run_once().await?.is_some() {
-            n += 1;
-        }
+        let n = drain_jobs(app, 4).await?;
         println!("{n} background jobs done");
     }
     Ok(())
+}
+
+/// Runs every due job with `parallel` workers in this process until none is left.
+pub async fn drain_jobs(app: &App, parallel: usize) -> anyhow::Result<usize> {
+    let worker = std::sync::Arc::new(cscx_jobs::Worker::new(
+        app.queue.clone(),
+        cscx_core::housekeeping::registry(app),
+        Default::default(),
+    ));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..parallel.max(1) {
+        let w = worker.clone();
+        set.spawn(async move {
+            let mut n = 0usize;
+            while w.run_once().await?.is_some() {
+                n += 1;
+            }
+            anyhow::Ok(n)
+        });
+    }
+    let mut total = 0;
+    while let Some(r) = set.join_next().await {
+        total += r??;
+    }
+    Ok(total)
 }
 
 fn absorb(
@@ -421,16 +438,8 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
         }
         HealthCommand::Recompute => {
             let n = intel::enqueue_all_refreshes(app).await.map_err(err)?;
-            let worker = cscx_jobs::Worker::new(
-                app.queue.clone(),
-                cscx_core::housekeeping::registry(app),
-                Default::default(),
-            );
             let started = Instant::now();
-            let mut done = 0;
-            while worker.run_once().await?.is_some() {
-                done += 1;
-            }
+            let done = drain_jobs(app, 4).await?;
             println!(
                 "{n} customers queued, {done} jobs run in {:.1} s",
                 started.elapsed().as_secs_f64()

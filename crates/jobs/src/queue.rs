@@ -122,6 +122,51 @@ pub async fn enqueue_in(c: DbConn<'_>, job: &NewJob, now: Timestamp) -> Result<I
     })
 }
 
+/// Enqueues many jobs with one statement per 500, in the caller's transaction. Job keys must
+/// be distinct within the call (a statement may not update the same waiting job twice).
+pub async fn enqueue_many_in(mut c: DbConn<'_>, jobs: &[NewJob], now: Timestamp) -> Result<()> {
+    for chunk in jobs.chunks(500) {
+        macro_rules! build {
+            ($qb:ident) => {{
+                $qb.push("INSERT INTO jobs (id, queue, kind, payload, job_key, status, priority, attempts, max_attempts, run_at, created_at, updated_at) ");
+                $qb.push_values(chunk, |mut b, job| {
+                    b.push_bind(Id::new())
+                        .push_bind(job.queue.clone())
+                        .push_bind(job.kind.clone())
+                        .push_bind(job.payload.clone())
+                        .push_bind(job.job_key.clone())
+                        .push_bind("queued")
+                        .push_bind(job.priority)
+                        .push_bind(0i32)
+                        .push_bind(job.max_attempts)
+                        .push_bind(job.run_at.unwrap_or(now))
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                $qb.push(
+                    " ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND status = 'queued'
+                      DO UPDATE SET payload = excluded.payload,
+                        run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END,
+                        updated_at = excluded.updated_at",
+                );
+            }};
+        }
+        match c.re() {
+            DbConn::Sqlite(conn) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+                build!(qb);
+                qb.build().execute(&mut *conn).await?;
+            }
+            DbConn::Postgres(conn) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
+                build!(qb);
+                qb.build().execute(&mut *conn).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Counts of jobs per status, for operations.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueStats {

@@ -78,6 +78,44 @@ pub async fn mark_pending(
     Ok(())
 }
 
+/// Marks many customers' metrics stale from the given days, one statement per 500. Each
+/// customer must appear once.
+pub async fn mark_pending_many(
+    mut c: DbConn<'_>,
+    marks: &[(Id, NaiveDate)],
+    now: Timestamp,
+) -> Result<()> {
+    for chunk in marks.chunks(500) {
+        macro_rules! build {
+            ($qb:ident) => {{
+                $qb.push("INSERT INTO usage_rollup_pending (customer_id, from_date, version, updated_at) ");
+                $qb.push_values(chunk, |mut b, (id, from)| {
+                    b.push_bind(*id).push_bind(*from).push_bind(1i64).push_bind(now);
+                });
+                $qb.push(
+                    " ON CONFLICT (customer_id) DO UPDATE SET
+                        from_date = CASE WHEN excluded.from_date < usage_rollup_pending.from_date THEN excluded.from_date ELSE usage_rollup_pending.from_date END,
+                        version = usage_rollup_pending.version + 1,
+                        updated_at = excluded.updated_at",
+                );
+            }};
+        }
+        match c.re() {
+            DbConn::Sqlite(conn) => {
+                let mut qb = QueryBuilder::<sqlx::Sqlite>::new("");
+                build!(qb);
+                qb.build().execute(&mut *conn).await?;
+            }
+            DbConn::Postgres(conn) => {
+                let mut qb = QueryBuilder::<sqlx::Postgres>::new("");
+                build!(qb);
+                qb.build().execute(&mut *conn).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The pending rollup of a customer: `(from_date, version)`.
 pub async fn pending(c: DbConn<'_>, customer_id: Id) -> Result<Option<(NaiveDate, i64)>> {
     run!(c, |conn| Ok(sqlx::query_as::<_, (NaiveDate, i64)>(
