@@ -258,7 +258,7 @@ async fn customer_ids(
 fn synthetic(i: usize, customer: &str, now_ms: i64, days: i64) -> Value {
     let ts = now_ms - ((i as i64 * 7_919) % (days * 86_400_000)) - 60_000;
     let user = format!("user-{}", (i * 31) % 40);
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         serde_json::json!({"event_id": format!("bench-{i}"), "customer_id": customer, "event_type": "feature_used", "user_id": user, "timestamp": ts, "metadata": {"feature": format!("f{}", i % 9)}})
     } else {
         serde_json::json!({"event_id": format!("bench-{i}"), "customer_id": customer, "event_type": "login", "user_id": user, "timestamp": ts})
