@@ -409,6 +409,32 @@ async fn freshness(base: String, token: String) -> anyhow::Result<()> {
             anyhow::Ok(h["recorded_at"].clone())
         }
     };
+    // Let the worker finish any backlog first, so this measures one batch, not a queue.
+    let waited = Instant::now();
+    loop {
+        let metrics = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        if metrics.contains("cscx_jobs{status=\"queued\"} 0")
+            && metrics.contains("cscx_jobs{status=\"running\"} 0")
+        {
+            break;
+        }
+        anyhow::ensure!(
+            waited.elapsed() < Duration::from_secs(600),
+            "the job queue did not drain within 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    if waited.elapsed() > Duration::from_secs(1) {
+        println!(
+            "(waited {:.1} s for the job backlog to drain first)",
+            waited.elapsed().as_secs_f64()
+        );
+    }
     let before = recorded_at().await?;
     let now = now_ms();
     let body: Vec<Value> = (0..1000)

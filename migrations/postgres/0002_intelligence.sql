@@ -3,6 +3,8 @@
 
 -- Producer-supplied event ids make retried sends idempotent, per customer.
 ALTER TABLE usage_events ADD COLUMN event_id text;
+-- Survey answers are rare among events: a small partial index finds them without a scan.
+CREATE INDEX idx_usage_events_nps ON usage_events (customer_id, "timestamp") WHERE event_type = 'nps_response';
 CREATE UNIQUE INDEX uq_usage_events_customer_id_event_id ON usage_events (customer_id, event_id) WHERE event_id IS NOT NULL;
 
 -- Daily counts the risk detectors and the health score read without rescanning events.

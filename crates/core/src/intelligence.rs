@@ -124,7 +124,11 @@ pub async fn rollup_customer(app: &App, customer_id: Id) -> CoreResult<usize> {
     };
     let from = match pending {
         Some((from, _)) => Some(from),
-        None => last_metric_date(app, customer_id).await?,
+        // Nothing new: only days since the last computed one need rows (none if current).
+        None => match last_metric_date(app, customer_id).await? {
+            Some(last) if last >= today => return Ok(0),
+            other => other,
+        },
     };
     let n = match from {
         Some(from) => compute_metrics(app, customer_id, from.min(today), today).await?,
@@ -338,7 +342,7 @@ pub async fn gather_inputs(
     let end = day_start(as_of + Duration::days(1));
     let mut c = app.db.conn().await?;
     let rows = usage::metrics(c.c(), customer.id, as_of - Duration::days(59), as_of).await?;
-    let (first, last) = usage::activity_span(c.c(), customer.id, end).await?;
+    let (first, last) = usage::activity_span(c.c(), customer.id, as_of).await?;
     let window: Vec<&UsageMetric> = rows
         .iter()
         .filter(|m| m.metric_date > as_of - Duration::days(30))
@@ -362,7 +366,7 @@ pub async fn gather_inputs(
             .and_then(|m| m.mau)
             .map(|v| v as f64);
         inputs.adoption_score = at(as_of).and_then(|m| m.adoption_score).map(|v| v as f64);
-        inputs.days_since_activity = last.map(|t| (as_of - t.date()).num_days().max(0));
+        inputs.days_since_activity = last.map(|d| (as_of - d).num_days().max(0));
         let active_weeks = (0..8)
             .filter(|w| {
                 let hi = as_of - Duration::days(7 * w);
@@ -543,8 +547,7 @@ pub async fn sync_risk_signals(app: &App, customer_id: Id) -> CoreResult<bool> {
         return Ok(false);
     };
     let rows = usage::metrics(c.c(), customer_id, today - Duration::days(89), today).await?;
-    let (first, last) =
-        usage::activity_span(c.c(), customer_id, day_start(today + Duration::days(1))).await?;
+    let (first, last) = usage::activity_span(c.c(), customer_id, today).await?;
     let history: Vec<HealthScore> = run!(c.c(), |conn| sqlx::query_as::<_, HealthScore>(
         "SELECT * FROM health_score_history WHERE customer_id = $1 AND recorded_at >= $2 ORDER BY recorded_at"
     )
@@ -597,8 +600,8 @@ pub async fn sync_risk_signals(app: &App, customer_id: Id) -> CoreResult<bool> {
                 high_priority_tickets: m.high_priority_tickets.unwrap_or(0),
             })
             .collect(),
-        first_activity: first.map(|t| t.date()),
-        last_activity: last.map(|t| t.date()),
+        first_activity: first,
+        last_activity: last,
         health_now: customer.health_score,
         health_history: history
             .iter()

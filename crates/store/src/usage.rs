@@ -154,27 +154,30 @@ pub struct EventFacts {
 }
 
 /// A customer's events with `from <= timestamp < to`, with the metadata fields the metrics use
-/// extracted by the database (as text, parsed by the caller).
+/// extracted by the database (as text, parsed by the caller; only for the event types that
+/// carry them, so a login costs no JSON parsing).
 pub async fn event_facts(
     c: DbConn<'_>,
     customer_id: Id,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<EventFacts>> {
-    run!(c, |conn| Ok(sqlx::query_as::<_, EventFacts>(
+    run!(c, |conn| {
+        Ok(sqlx::query_as::<_, EventFacts>(
         "SELECT \"timestamp\", user_id, event_type,
-                CAST(metadata->>'feature' AS TEXT) AS feature,
-                CAST(metadata->>'duration_seconds' AS TEXT) AS duration_seconds,
-                CAST(metadata->>'count' AS TEXT) AS count,
-                CAST(metadata->>'priority' AS TEXT) AS priority,
-                CAST(metadata->>'score' AS TEXT) AS nps_score
+                CASE WHEN event_type = 'feature_used' THEN CAST(metadata->>'feature' AS TEXT) END AS feature,
+                CASE WHEN event_type = 'session_end' THEN CAST(metadata->>'duration_seconds' AS TEXT) END AS duration_seconds,
+                CASE WHEN event_type = 'api_call' THEN CAST(metadata->>'count' AS TEXT) END AS count,
+                CASE WHEN event_type = 'support_ticket' THEN CAST(metadata->>'priority' AS TEXT) END AS priority,
+                CASE WHEN event_type = 'nps_response' THEN CAST(metadata->>'score' AS TEXT) END AS nps_score
          FROM usage_events WHERE customer_id = $1 AND \"timestamp\" >= $2 AND \"timestamp\" < $3"
     )
     .bind(customer_id)
     .bind(from)
     .bind(to)
     .fetch_all(&mut *conn)
-    .await?))
+    .await?)
+    })
 }
 
 /// Writes metrics rows, replacing those of the same customer and day.
@@ -246,22 +249,24 @@ pub async fn metrics(
     })
 }
 
-/// The first and last engagement event (not tickets or survey answers) up to `until`.
+/// The first and last day with engagement (active users) up to and including `until`, from
+/// the daily metrics (cheaper than scanning events, and days are the unit recency is read in).
 pub async fn activity_span(
     c: DbConn<'_>,
     customer_id: Id,
-    until: Timestamp,
-) -> Result<(Option<Timestamp>, Option<Timestamp>)> {
-    run!(c, |conn| {
-        Ok(sqlx::query_as::<_, (Option<Timestamp>, Option<Timestamp>)>(
-        "SELECT MIN(\"timestamp\"), MAX(\"timestamp\") FROM usage_events
-         WHERE customer_id = $1 AND \"timestamp\" < $2 AND event_type NOT IN ('support_ticket', 'nps_response')"
+    until: NaiveDate,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
+    run!(c, |conn| Ok(sqlx::query_as::<
+        _,
+        (Option<NaiveDate>, Option<NaiveDate>),
+    >(
+        "SELECT MIN(metric_date), MAX(metric_date) FROM usage_metrics
+         WHERE customer_id = $1 AND metric_date <= $2 AND active_users > 0"
     )
     .bind(customer_id)
     .bind(until)
     .fetch_one(&mut *conn)
-    .await?)
-    })
+    .await?))
 }
 
 /// NPS answers (`nps_response` with a numeric `metadata.score`) in `[from, until)`.
