@@ -50,6 +50,7 @@ if [ -z "${SKIP_INGEST:-}" ]; then
   if [ -n "${BENCH_PG_URL:-}" ]; then reset_pg "$BENCH_PG_URL"; ingestion "PostgreSQL" "$BENCH_PG_URL"; fi
 fi
 
+[ -n "${SKIP_FULL:-}" ] && exit 0
 echo "== full rollup and health recompute: 10,000 customers, $EVENTS_FULL events (SQLite)"
 setup ""
 "$BIN" demo seed --customers 10000 --usage-days 0 >/dev/null
