@@ -19,7 +19,7 @@ run_one() {
   echo "== $label"
   "$BIN" user create --email bench@bench.example --role admin >/dev/null
   local token; token=$("$BIN" token create --email bench@bench.example --name bench 2>/dev/null)
-  /usr/bin/time -f "seeded in %e s (max RSS %M KiB)" "$BIN" demo seed --customers 10000
+  /usr/bin/time -f "seeded in %e s (max RSS %M KiB)" "$BIN" demo seed --customers 10000 --usage-days 0
   "$BIN" serve --bind 127.0.0.1:18181 >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18181/health/ready >/dev/null && break; sleep 0.2; done
