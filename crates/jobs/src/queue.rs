@@ -151,18 +151,9 @@ pub async fn enqueue_many_in(mut c: DbConn<'_>, jobs: &[NewJob], now: Timestamp)
                 );
             }};
         }
-        match c.re() {
-            DbConn::Sqlite(conn) => {
-                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-                build!(qb);
-                qb.build().execute(&mut *conn).await?;
-            }
-            DbConn::Postgres(conn) => {
-                let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
-                build!(qb);
-                qb.build().execute(&mut *conn).await?;
-            }
-        }
+        cscx_store::execute_built!(c.re(), |qb| {
+            build!(qb);
+        })?;
     }
     Ok(())
 }

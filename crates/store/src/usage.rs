@@ -100,18 +100,9 @@ pub async fn mark_pending_many(
                 );
             }};
         }
-        match c.re() {
-            DbConn::Sqlite(conn) => {
-                let mut qb = QueryBuilder::<sqlx::Sqlite>::new("");
-                build!(qb);
-                qb.build().execute(&mut *conn).await?;
-            }
-            DbConn::Postgres(conn) => {
-                let mut qb = QueryBuilder::<sqlx::Postgres>::new("");
-                build!(qb);
-                qb.build().execute(&mut *conn).await?;
-            }
-        }
+        crate::execute_built!(c.re(), |qb| {
+            build!(qb);
+        })?;
     }
     Ok(())
 }
@@ -214,18 +205,9 @@ pub async fn upsert_metrics(mut c: DbConn<'_>, rows: &[UsageMetric]) -> Result<(
                 );
             }};
         }
-        match c.re() {
-            DbConn::Sqlite(conn) => {
-                let mut qb = QueryBuilder::<sqlx::Sqlite>::new("");
-                build!(qb);
-                qb.build().execute(&mut *conn).await?;
-            }
-            DbConn::Postgres(conn) => {
-                let mut qb = QueryBuilder::<sqlx::Postgres>::new("");
-                build!(qb);
-                qb.build().execute(&mut *conn).await?;
-            }
-        }
+        crate::execute_built!(c.re(), |qb| {
+            build!(qb);
+        })?;
     }
     Ok(())
 }
