@@ -930,7 +930,8 @@ pub async fn backtest(
     let labels_by_id: HashMap<Id, bool> = matched.iter().copied().collect();
     let ids: Vec<Id> = matched.iter().map(|(id, _)| *id).collect();
     let results = scores_as_of(app, as_of, Some(&ids)).await?;
-    let model = HealthModel::default_model();
+    // The bands of the model that scores the portfolio by default.
+    let model = model_for(app, None).await?;
     let red_below = model.bands.red_below;
     let mut scores = Vec::new();
     let mut labels = Vec::new();
@@ -989,7 +990,8 @@ pub async fn calibrate(
     let labels_by_id: HashMap<Id, bool> = matched.iter().copied().collect();
     let ids: Vec<Id> = matched.iter().map(|(id, _)| *id).collect();
     let results = scores_as_of(app, as_of, Some(&ids)).await?;
-    let current = HealthModel::default_model();
+    // Fit the weights of the active default model (its measures and bands stay).
+    let current = model_for(app, None).await?;
     let keys: Vec<String> = current.components.iter().map(|c| c.key.clone()).collect();
     // Component scores as features; a missing component takes the mean of the others' values
     // for that component (documented), so a customer is not dropped for one gap.
