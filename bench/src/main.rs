@@ -95,33 +95,7 @@ async fn load(base: String, token: String, rate: u32, seconds: u64) -> anyhow::R
         .pool_max_idle_per_host(256)
         .build()?;
     // Ids to fetch: the first pages of the unfiltered list.
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    while ids.len() < 2000 {
-        let mut url = format!("{base}/api/v1/customers?limit=500");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = client
-            .get(&url)
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        for c in page["data"].as_array().context("data")? {
-            ids.push(c["id"].as_str().context("id")?.to_owned());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
-    anyhow::ensure!(
-        !ids.is_empty(),
-        "no customers: seed first (cscx demo seed --customers 10000)"
-    );
+    let ids = customer_ids(&client, &base, &token, 2000).await?;
     println!(
         "{} customer ids loaded; {rate} req/s for {seconds} s (half lists, half gets)",
         ids.len()

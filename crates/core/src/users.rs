@@ -52,6 +52,16 @@ pub struct NewUser {
     pub password: Option<String>,
 }
 
+/// Active admins, counted inside the changing transaction so the last one cannot disappear.
+async fn active_admins(c: cscx_store::DbConn<'_>) -> CoreResult<i64> {
+    Ok(run!(c, |conn| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE"
+    )
+    .fetch_one(&mut *conn)
+    .await)
+    .map_err(cscx_store::Error::from)?)
+}
+
 #[derive(Clone)]
 pub struct Users {
     pub db: Db,
@@ -139,12 +149,7 @@ impl Users {
         errors.into_result()?;
         user.updated_at = Timestamp::from_datetime(self.clock.now());
         entity::update(tx.c(), &user).await?;
-        let admins: i64 = run!(tx.c(), |conn| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE"
-        )
-        .fetch_one(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+        let admins = active_admins(tx.c()).await?;
         if admins == 0 {
             return Err(CoreError::Conflict(
                 "this change would leave no active admin".into(),
@@ -162,12 +167,7 @@ impl Users {
         if !entity::delete::<User>(tx.c(), id).await? {
             return Err(CoreError::NotFound("user"));
         }
-        let admins: i64 = run!(tx.c(), |conn| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE"
-        )
-        .fetch_one(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+        let admins = active_admins(tx.c()).await?;
         if admins == 0 {
             return Err(CoreError::Conflict(
                 "cannot delete the last active admin".into(),
