@@ -68,6 +68,21 @@ impl Principal {
     }
 }
 
+/// The caller behind a browser session (sessions always have full scope).
+fn session_principal(user: User, role: Role, session: AuthSession) -> Principal {
+    Principal {
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        role,
+        scope: TokenScope::Full,
+        via: AuthVia::Session {
+            session_id: session.id,
+            csrf_token: session.csrf_token,
+        },
+    }
+}
+
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Argon2::default()
@@ -366,20 +381,7 @@ impl Auth {
         entity::update(tx.c(), &user).await?;
         tx.commit().await?;
         let role = user.role.parse().map_err(CoreError::Internal)?;
-        Ok((
-            Principal {
-                user_id: user.id,
-                email: user.email,
-                name: user.name,
-                role,
-                scope: TokenScope::Full,
-                via: AuthVia::Session {
-                    session_id: session.id,
-                    csrf_token: session.csrf_token,
-                },
-            },
-            secret,
-        ))
+        Ok((session_principal(user, role, session), secret))
     }
 
     /// Resolves a session cookie, extending the session's idle expiry.
@@ -397,17 +399,7 @@ impl Auth {
             product::touch_session(c.c(), session.id, now, now.add(self.config.session_idle))
                 .await?;
         }
-        Ok(Principal {
-            user_id: user.id,
-            email: user.email,
-            name: user.name,
-            role,
-            scope: TokenScope::Full,
-            via: AuthVia::Session {
-                session_id: session.id,
-                csrf_token: session.csrf_token,
-            },
-        })
+        Ok(session_principal(user, role, session))
     }
 
     pub async fn logout(&self, session_id: Id) -> CoreResult<()> {

@@ -12,7 +12,7 @@ use cscx_store::run;
 
 use crate::demo::{stream, SplitMix64};
 use crate::error::CoreResult;
-use crate::{housekeeping, ingest, App};
+use crate::{ingest, App};
 
 const FEATURES: &[&str] = &[
     "dashboards",
@@ -144,16 +144,6 @@ pub async fn seed_usage(app: &App, seed: u64, days: u32) -> CoreResult<usize> {
         }
     }
     // Roll up and score now, so the first page a visitor opens already has health and signals.
-    let worker = cscx_jobs::Worker::new(
-        app.queue.clone(),
-        housekeeping::registry(app),
-        Default::default(),
-    );
-    while worker
-        .run_once()
-        .await
-        .map_err(crate::CoreError::from)?
-        .is_some()
-    {}
+    app.drain_jobs(2).await?;
     Ok(accepted)
 }

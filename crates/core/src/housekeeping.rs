@@ -56,6 +56,7 @@ pub fn registry(app: &App) -> Registry {
                     .map_err(|e| JobError::retry(e.to_string()))?;
                 intelligence::refresh_customer(&app, id)
                     .await
+                    .map(|_| ())
                     .map_err(|e| JobError::retry(e.to_string()))
             }
         });
@@ -67,6 +68,7 @@ pub fn registry(app: &App) -> Registry {
             let id = customer_of(&ctx)?;
             intelligence::refresh_customer(&app, id)
                 .await
+                .map(|_| ())
                 .map_err(|e| JobError::retry(e.to_string()))
         }
     });

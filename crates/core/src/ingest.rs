@@ -9,9 +9,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use cscx_jobs::queue::{enqueue_in, NewJob};
+use cscx_jobs::queue::NewJob;
 use cscx_store::model::UsageEvent;
-use cscx_store::{customers, entity, run, usage, Id, Timestamp};
+use cscx_store::{customers, run, usage, Id, Timestamp};
 
 use crate::error::CoreResult;
 use crate::App;
@@ -438,21 +438,6 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<RawEvent>, String> {
             )
         })
         .collect())
-}
-
-/// Removes an event by id (used by tests and admin tools); re-queues its day's rollup.
-pub async fn delete_event(app: &App, id: Id) -> CoreResult<bool> {
-    let mut tx = app.db.begin().await?;
-    let Some(e) = entity::get::<UsageEvent>(tx.c(), id).await? else {
-        return Ok(false);
-    };
-    entity::delete::<UsageEvent>(tx.c(), id).await?;
-    usage::mark_pending(tx.c(), e.customer_id, e.timestamp.date(), app.now()).await?;
-    let job = NewJob::new(ROLLUP_JOB, json!({ "customer_id": e.customer_id }))
-        .key(format!("rollup:{}", e.customer_id));
-    enqueue_in(tx.c(), &job, app.now()).await?;
-    tx.commit().await?;
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -681,12 +681,12 @@ pub async fn sync_risk_signals(app: &App, customer_id: Id) -> CoreResult<bool> {
 }
 
 /// Health, then risk; when the signals changed, health once more (they feed its risk part).
-pub async fn refresh_customer(app: &App, customer_id: Id) -> CoreResult<()> {
-    recompute_health(app, customer_id).await?;
+pub async fn refresh_customer(app: &App, customer_id: Id) -> CoreResult<Option<HealthResult>> {
+    let result = recompute_health(app, customer_id).await?;
     if sync_risk_signals(app, customer_id).await? {
-        recompute_health(app, customer_id).await?;
+        return recompute_health(app, customer_id).await;
     }
-    Ok(())
+    Ok(result)
 }
 
 /// Queues a refresh of every customer (the nightly job: time passes even when no data comes).

@@ -59,6 +59,16 @@ impl App {
         }
     }
 
+    /// Runs every due background job in this process until the queue is idle.
+    pub async fn drain_jobs(&self, parallel: usize) -> CoreResult<usize> {
+        let worker = cscx_jobs::Worker::new(
+            self.queue.clone(),
+            housekeeping::registry(self),
+            Default::default(),
+        );
+        Ok(Arc::new(worker).drain(parallel).await?)
+    }
+
     /// The group-committing writer of usage events.
     pub fn event_writer(&self) -> &ingest::EventWriter {
         self.event_writer

@@ -267,35 +267,10 @@ pub async fn import(app: &App, file: &Path, batch: usize, no_rollup: bool) -> an
     }
     if !no_rollup && total.accepted > 0 {
         eprintln!("rolling up usage and rescoring the customers touched…");
-        let n = drain_jobs(app, 4).await?;
+        let n = app.drain_jobs(4).await.map_err(err)?;
         println!("{n} background jobs done");
     }
     Ok(())
-}
-
-/// Runs every due job with `parallel` workers in this process until none is left.
-pub async fn drain_jobs(app: &App, parallel: usize) -> anyhow::Result<usize> {
-    let worker = std::sync::Arc::new(cscx_jobs::Worker::new(
-        app.queue.clone(),
-        cscx_core::housekeeping::registry(app),
-        Default::default(),
-    ));
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..parallel.max(1) {
-        let w = worker.clone();
-        set.spawn(async move {
-            let mut n = 0usize;
-            while w.run_once().await?.is_some() {
-                n += 1;
-            }
-            anyhow::Ok(n)
-        });
-    }
-    let mut total = 0;
-    while let Some(r) = set.join_next().await {
-        total += r??;
-    }
-    Ok(total)
 }
 
 fn absorb(
@@ -439,7 +414,7 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
         HealthCommand::Recompute => {
             let n = intel::enqueue_all_refreshes(app).await.map_err(err)?;
             let started = Instant::now();
-            let done = drain_jobs(app, 4).await?;
+            let done = app.drain_jobs(4).await.map_err(err)?;
             println!(
                 "{n} customers queued, {done} jobs run in {:.1} s",
                 started.elapsed().as_secs_f64()

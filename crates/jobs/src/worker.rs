@@ -164,6 +164,28 @@ impl Worker {
         Ok(Some((job, outcome)))
     }
 
+    /// Runs every due job with `parallel` concurrent claimers until none is left; returns how
+    /// many ran. For CLI tasks, demo seeding and tests that want the queue's work done now.
+    pub async fn drain(self: std::sync::Arc<Self>, parallel: usize) -> Result<usize> {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..parallel.max(1) {
+            let w = self.clone();
+            set.spawn(async move {
+                let mut n = 0usize;
+                while w.run_once().await?.is_some() {
+                    n += 1;
+                }
+                Ok::<_, cscx_store::Error>(n)
+            });
+        }
+        let mut total = 0;
+        while let Some(r) = set.join_next().await {
+            total +=
+                r.map_err(|e| cscx_store::Error::Config(format!("job drainer failed: {e}")))??;
+        }
+        Ok(total)
+    }
+
     /// Runs until `shutdown` turns true, then finishes the jobs in hand and returns.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));

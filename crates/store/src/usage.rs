@@ -53,31 +53,6 @@ pub async fn insert_events(mut c: DbConn<'_>, events: &[UsageEvent]) -> Result<V
     Ok(inserted)
 }
 
-/// Records that `customer_id`'s metrics from `from` onwards are stale.
-pub async fn mark_pending(
-    c: DbConn<'_>,
-    customer_id: Id,
-    from: NaiveDate,
-    now: Timestamp,
-) -> Result<()> {
-    run!(c, |conn| {
-        sqlx::query(
-        "INSERT INTO usage_rollup_pending (customer_id, from_date, version, updated_at) VALUES ($1, $2, 1, $3)
-         ON CONFLICT (customer_id) DO UPDATE SET
-            from_date = CASE WHEN excluded.from_date < usage_rollup_pending.from_date THEN excluded.from_date ELSE usage_rollup_pending.from_date END,
-            version = usage_rollup_pending.version + 1,
-            updated_at = excluded.updated_at"
-    )
-    .bind(customer_id)
-    .bind(from)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
-    })?;
-    Ok(())
-}
-
 /// Marks many customers' metrics stale from the given days, one statement per 500. Each
 /// customer must appear once.
 pub async fn mark_pending_many(

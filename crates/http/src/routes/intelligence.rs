@@ -196,8 +196,7 @@ async fn recompute_health(
     let id = path_id(&id)?;
     s.app.portfolio.get_customer(id).await?;
     intel::rollup_customer(&s.app, id).await?;
-    intel::refresh_customer(&s.app, id).await?;
-    let result = intel::recompute_health(&s.app, id)
+    let result = intel::refresh_customer(&s.app, id)
         .await?
         .ok_or(ApiError::not_found("customer"))?;
     Ok(Json(result))
