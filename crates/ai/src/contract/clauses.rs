@@ -5,7 +5,7 @@ use regex::Regex;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use super::when::{find_dates, find_spans, FoundSpan, Unit};
+use super::when::{find_dates, find_spans, FoundSpan, Span, Unit};
 use super::{collapse_ws, Fact, Renewal, Source, TechnicalRequirements};
 
 fn re(pattern: &str) -> Regex {
