@@ -163,10 +163,10 @@ const NUMBER_WORDS: &str = r"(?:(?:one|two|three|four|five|six|seven|eight|nine)
 static SPAN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?ix)
-        \b(?P<word>{NUMBER_WORDS})?\s*(?:\(\s*(?P<paren>\d{{1,4}})\s*\)|(?P<digits>\d{{1,4}}))?
+        \b(?P<mtm>month[\s-]to[\s-]month|year[\s-]to[\s-]year)\b
+      | \b(?P<word>{NUMBER_WORDS})?\s*(?:\(\s*(?P<paren>\d{{1,4}})\s*\)|(?P<digits>\d{{1,4}}))?
         [\s-]*(?:calendar\s+|business\s+|full\s+|consecutive\s+|additional\s+|successive\s+)?
         (?P<unit>days?|weeks?|months?|years?)\b
-      | \b(?P<mtm>month[\s-]to[\s-]month|year[\s-]to[\s-]year)\b
       | \b(?P<annual>annual|annually|yearly)\b
     "
     ))
