@@ -25,6 +25,9 @@ pub enum CoreError {
     Store(cscx_store::Error),
     #[error("{0}")]
     Internal(String),
+    /// An uploaded document that cannot be read (too large, malformed, encrypted, a scan).
+    #[error(transparent)]
+    Document(cscx_ai::document::DocumentError),
 }
 
 impl CoreError {

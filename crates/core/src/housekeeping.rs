@@ -5,7 +5,7 @@ use serde_json::json;
 
 use cscx_jobs::{schedule, JobError, Registry};
 
-use crate::{ingest, intelligence, App};
+use crate::{contracts, ingest, intelligence, App};
 
 pub const PURGE_EXPIRED: &str = "housekeeping.purge_expired";
 
@@ -72,6 +72,32 @@ pub fn registry(app: &App) -> Registry {
                 .map_err(|e| JobError::retry(e.to_string()))
         }
     });
+    let a = app.clone();
+    r.register(contracts::EXTRACT_JOB, move |ctx| {
+        let app = a.clone();
+        async move {
+            let id = ctx
+                .payload()
+                .get("contract_id")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| JobError::permanent("payload has no valid contract_id"))?;
+            contracts::run_extraction(&app, id)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))
+        }
+    });
+    let a = app.clone();
+    r.register(contracts::STATUS_JOB, move |_ctx| {
+        let app = a.clone();
+        async move {
+            let n = contracts::refresh_statuses(&app)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))?;
+            tracing::info!(expired = n, "refreshed contract statuses");
+            Ok(())
+        }
+    });
     r
 }
 
@@ -90,6 +116,15 @@ pub async fn install_schedules(app: &App) -> crate::CoreResult<()> {
         "purge-expired",
         "17 * * * *",
         PURGE_EXPIRED,
+        json!({}),
+        app.now(),
+    )
+    .await?;
+    schedule::upsert(
+        &app.db,
+        "contract-status",
+        "7 0 * * *",
+        contracts::STATUS_JOB,
         json!({}),
         app.now(),
     )

@@ -2,6 +2,7 @@
 //! database (pure rules live in `cscx-domain`).
 
 pub mod auth;
+pub mod contracts;
 pub mod demo;
 mod demo_usage;
 pub mod error;
@@ -31,6 +32,7 @@ pub struct App {
     pub portfolio: portfolio::Portfolio,
     pub users: users::Users,
     pub master_key: secrets::MasterKey,
+    pub contracts: contracts::ContractSettings,
     /// Started on first use, inside the runtime.
     event_writer: Arc<std::sync::OnceLock<ingest::EventWriter>>,
 }
@@ -41,6 +43,7 @@ impl App {
         clock: Arc<dyn Clock>,
         master_key: secrets::MasterKey,
         auth_config: auth::AuthConfig,
+        contracts: contracts::ContractSettings,
     ) -> App {
         let auth = auth::Auth::new(db.clone(), clock.clone(), auth_config);
         App {
@@ -55,6 +58,7 @@ impl App {
             db,
             clock,
             master_key,
+            contracts,
             event_writer: Default::default(),
         }
     }

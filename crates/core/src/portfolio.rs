@@ -153,6 +153,30 @@ fn validate_entitlement(x: &Entitlement) -> FieldErrors {
 }
 
 /// A JSON object body, or a validation error saying it must be one.
+/// PATCH a contract inside the caller's transaction (contract review records corrections
+/// around it).
+pub(crate) async fn patch_contract_in(
+    mut c: DbConn<'_>,
+    id: Id,
+    body: &Map<String, Value>,
+    now: Timestamp,
+) -> CoreResult<Contract> {
+    let contract: Contract = patch_in(
+        c.re(),
+        "contract",
+        id,
+        body,
+        CONTRACT_FIELDS,
+        validate_contract,
+        now,
+    )
+    .await?;
+    if let Some(customer_id) = contract.customer_id {
+        enqueue_health(c, customer_id, now).await?;
+    }
+    Ok(contract)
+}
+
 pub fn as_object(body: &Value) -> CoreResult<&Map<String, Value>> {
     body.as_object()
         .ok_or_else(|| CoreError::field("body", "must be a JSON object"))

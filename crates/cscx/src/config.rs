@@ -46,6 +46,9 @@ pub struct Config {
     /// Trust X-Forwarded-For for client addresses (only behind your own proxy).
     #[arg(long, env = "CSCX_TRUST_PROXY", global = true)]
     pub trust_proxy: bool,
+    /// Our own company name: in an uploaded contract, the other party is the customer.
+    #[arg(long, env = "CSCX_COMPANY_NAME", global = true)]
+    pub company_name: Option<String>,
 }
 
 pub fn init_logging(config: &Config) {
@@ -116,7 +119,21 @@ impl Config {
             Ok(hex) if !hex.is_empty() => MasterKey::from_hex(&hex)?,
             _ => MasterKey::load_or_create(&self.data_dir)?,
         };
-        Ok(App::new(db, clock, key, AuthConfig::default()))
+        Ok(App::new(
+            db,
+            clock,
+            key,
+            AuthConfig::default(),
+            self.contract_settings(),
+        ))
+    }
+
+    /// Uploaded files live in the data folder, content-addressed.
+    pub fn contract_settings(&self) -> cscx_core::contracts::ContractSettings {
+        cscx_core::contracts::ContractSettings {
+            vendor_name: self.company_name.clone().filter(|n| !n.trim().is_empty()),
+            ..cscx_core::contracts::ContractSettings::in_dir(self.data_dir.join("blobs"))
+        }
     }
 
     /// The demo admin's password: generated once and kept (owner-only) in the data folder, so

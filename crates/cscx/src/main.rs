@@ -2,6 +2,7 @@
 //! `worker` (jobs only), and admin tasks (`migrate`, `user`, `token`, `demo`, `jobs`, `openapi`).
 
 mod config;
+mod contracts_cli;
 mod intel_cli;
 
 use std::io::Read;
@@ -72,6 +73,11 @@ enum Command {
     Health {
         #[command(subcommand)]
         command: intel_cli::HealthCommand,
+    },
+    /// Contracts: extract terms from a file, measure extraction quality.
+    Contracts {
+        #[command(subcommand)]
+        command: contracts_cli::ContractsCommand,
     },
     /// Inspect the job queue.
     Jobs {
@@ -234,6 +240,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 r.customers_created, r.customers_skipped, r.stakeholders_created, r.contracts_created, r.entitlements_created, r.users_created, r.usage_events
             );
             Ok(())
+        }
+        Command::Contracts { command } => {
+            contracts_cli::run(command, config.contract_settings().vendor_name)
         }
         Command::Usage { command } => intel_cli::usage(&config.open().await?, command).await,
         Command::Health { command } => intel_cli::health(&config.open().await?, command).await,

@@ -127,6 +127,14 @@ impl From<CoreError> for ApiError {
                 tracing::error!(error = %m, "internal error");
                 ApiError::internal("internal error")
             }
+            CoreError::Document(d) => {
+                let status = if d.is_size_limit() {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                ApiError::new(status, d.code(), d.to_string())
+            }
         }
     }
 }

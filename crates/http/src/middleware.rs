@@ -104,7 +104,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         return next.run(req).await; // the handler answers 401
     };
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, state.config.body_limit.max(5 * 1024 * 1024) * 2).await {
+    let bytes = match to_bytes(body, state.config.body_limit.max(32 * 1024 * 1024)).await {
         Ok(b) => b,
         Err(_) => {
             return ApiError::new(

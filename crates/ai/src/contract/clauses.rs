@@ -563,6 +563,14 @@ pub(super) fn technical(src: &Source) -> TechnicalRequirements {
             if !seen.insert(sentence.start) {
                 continue;
             }
+            // Commitments are prose; a price table or a heading that mentions a keyword is not.
+            let s = &src.text[sentence.clone()];
+            if s.contains(['$', '€', '£', '\t', '|'])
+                || s.matches('\n').count() > 3
+                || s.split_whitespace().count() < 5
+            {
+                continue;
+            }
             let list = match slot {
                 0 => &mut out.slas,
                 1 => &mut out.security,

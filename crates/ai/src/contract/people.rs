@@ -128,7 +128,7 @@ fn side_from_label(label: &str, parties: &[Fact<Party>]) -> (Option<String>, Str
 fn party_above(text: &str, pos: usize, parties: &[Fact<Party>]) -> Option<(String, String)> {
     let lo = super::clauses::floor(text, pos.saturating_sub(400));
     let above = text[lo..pos].to_lowercase();
-    parties
+    let mut hits: Vec<(usize, &Fact<Party>)> = parties
         .iter()
         .filter_map(|p| {
             let name = normalise_name(&p.value.name);
@@ -141,8 +141,14 @@ fn party_above(text: &str, pos: usize, parties: &[Fact<Party>]) -> Option<(Strin
             let at = at_name.max(at_term)?;
             Some((at, p))
         })
-        .max_by_key(|(at, _)| *at)
-        .map(|(_, p)| (p.value.name.clone(), p.value.side.clone()))
+        .collect();
+    hits.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    match hits.as_slice() {
+        [] => None,
+        // Both parties' names on one line (side-by-side signature columns): we cannot tell.
+        [(a, _), (b, _), ..] if !above[*b..*a].contains('\n') => None,
+        [(_, p), ..] => Some((p.value.name.clone(), p.value.side.clone())),
+    }
 }
 
 pub(super) fn find(src: &Source, parties: &[Fact<Party>]) -> Vec<Fact<Person>> {

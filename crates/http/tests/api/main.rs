@@ -25,16 +25,22 @@ pub struct TestApp {
     pub db: TestDb,
     pub admin: String,
     server: tokio::task::JoinHandle<()>,
+    _blobs: cscx_testkit::TempDir,
 }
 
 impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
         let clock = FakeClock::at(Utc::now());
+        let blobs = cscx_testkit::TempDir::new("cscx-blobs");
         let app = App::new(
             db.db.clone(),
             Arc::new(clock.clone()),
             MasterKey::generate(),
             AuthConfig::default(),
+            cscx_core::contracts::ContractSettings {
+                vendor_name: Some("Northwind Analytics".into()),
+                ..cscx_core::contracts::ContractSettings::in_dir(blobs.path())
+            },
         );
         let state = AppState {
             app: app.clone(),
@@ -57,6 +63,7 @@ impl TestApp {
             db,
             admin: String::new(),
             server,
+            _blobs: blobs,
         };
         t.admin = t
             .token_for("admin@test.example", Role::Admin, None, TokenScope::Full)
