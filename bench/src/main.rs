@@ -34,6 +34,26 @@ enum Cmd {
         #[arg(long)]
         database_url: String,
     },
+    /// Builtin contract extraction over a folder of contract texts (CUAD): time per contract
+    /// (text in memory, no IO) and the process's peak memory.
+    Extract {
+        #[arg(long, default_value = "../shared/data/cuad-dev/contracts")]
+        dir: std::path::PathBuf,
+        /// Passes over the folder; the first warms caches and is not timed.
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
+    },
+    /// Upload a document through the API `count` times and time each until it is `parsed`.
+    Upload {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base: String,
+        #[arg(long, env = "CSCX_BENCH_TOKEN")]
+        token: String,
+        #[arg(long, default_value = "crates/ai/tests/fixtures/msa-ten-pages.pdf")]
+        file: std::path::PathBuf,
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+    },
     /// Send usage events through the HTTP API in batches and report events per second.
     Ingest {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -459,6 +479,131 @@ async fn freshness(base: String, token: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn pct_ms(sorted: &[Duration], q: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn extract_bench(dir: std::path::PathBuf, passes: usize) -> anyhow::Result<()> {
+    let mut texts = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("{}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            texts.push((path.clone(), std::fs::read_to_string(&path)?));
+        }
+    }
+    anyhow::ensure!(!texts.is_empty(), "no .txt contracts in {}", dir.display());
+    let loaded_mib = peak_rss_mib().unwrap_or(0.0);
+    let options = cscx_ai::contract::ExtractOptions::default();
+    let mut times = Vec::new();
+    for pass in 0..passes.max(2) {
+        for (_, text) in &texts {
+            let start = Instant::now();
+            let result = cscx_ai::contract::extract(text, &options);
+            let took = start.elapsed();
+            std::hint::black_box(result);
+            if pass > 0 {
+                times.push(took);
+            }
+        }
+    }
+    times.sort();
+    let over_1s = times.iter().filter(|d| d.as_secs_f64() > 1.0).count();
+    println!(
+        "{} contracts x {} timed passes: median {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} over 1 s; peak RSS {:.1} MiB ({:.1} MiB with the texts loaded, before extracting)",
+        texts.len(),
+        passes.max(2) - 1,
+        pct_ms(&times, 0.5),
+        pct_ms(&times, 0.99),
+        pct_ms(&times, 1.0),
+        over_1s,
+        peak_rss_mib().unwrap_or(0.0),
+        loaded_mib
+    );
+    Ok(())
+}
+
+async fn upload_bench(
+    base: String,
+    token: String,
+    file: std::path::PathBuf,
+    count: usize,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "contract".into());
+    let client = reqwest::Client::new();
+    let boundary = "cscx-bench-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (mut acked, mut parsed) = (Vec::new(), Vec::new());
+    for _ in 0..count {
+        let start = Instant::now();
+        let created: Value = client
+            .post(format!("{base}/api/v1/contracts"))
+            .bearer_auth(&token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body.clone())
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        acked.push(start.elapsed());
+        let id = created["id"].as_str().context("no id")?.to_string();
+        loop {
+            let c: Value = client
+                .get(format!("{base}/api/v1/contracts/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if c["status"] != "parsing" {
+                anyhow::ensure!(c["status"] == "parsed", "extraction ended {}", c["status"]);
+                break;
+            }
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(60),
+                "not parsed within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        parsed.push(start.elapsed());
+    }
+    acked.sort();
+    parsed.sort();
+    println!(
+        "{count} uploads of {} ({} bytes): upload acknowledged p50 {:.0} ms, p99 {:.0} ms; upload to parsed p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        file.display(),
+        bytes.len(),
+        pct_ms(&acked, 0.5),
+        pct_ms(&acked, 0.99),
+        pct_ms(&parsed, 0.5),
+        pct_ms(&parsed, 0.99),
+        pct_ms(&parsed, 1.0)
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -484,5 +629,12 @@ async fn main() -> anyhow::Result<()> {
             days,
         } => raw(database_url, events, batch, days).await,
         Cmd::Freshness { base, token } => freshness(base, token).await,
+        Cmd::Extract { dir, passes } => extract_bench(dir, passes),
+        Cmd::Upload {
+            base,
+            token,
+            file,
+            count,
+        } => upload_bench(base, token, file, count).await,
     }
 }

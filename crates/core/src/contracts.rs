@@ -172,6 +172,8 @@ pub async fn upload(app: &App, upload: Upload) -> CoreResult<Contract> {
     entity::insert(tx.c(), &contract).await?;
     enqueue_extraction(tx.c(), contract.id, now).await?;
     tx.commit().await?;
+    // Wake this process's worker now rather than at its next poll.
+    app.queue.notify.notify_waiters();
     Ok(contract)
 }
 
@@ -515,6 +517,7 @@ pub async fn reextract(app: &App, id: Id) -> CoreResult<Contract> {
     entity::update(tx.c(), &c).await?;
     enqueue_extraction(tx.c(), id, now).await?;
     tx.commit().await?;
+    app.queue.notify.notify_waiters();
     Ok(c)
 }
 
@@ -620,7 +623,7 @@ pub async fn confirm(
     // unless told to overwrite.
     let mut updated = Vec::new();
     let mut kept = Map::new();
-    if let Some(arr) = contract.arr.clone() {
+    if let Some(arr) = contract.arr {
         match &customer.arr {
             Some(current) if !options.overwrite_customer && current.0 != arr.0 => {
                 kept.insert("arr".into(), json!(current));
