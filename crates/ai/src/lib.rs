@@ -4,6 +4,7 @@
 //! - [`contract`]: the builtin contract extractor (typed facts with confidence and evidence).
 //! - [`eval`]: the CUAD evaluation harness that measures the extractor against lawyers' labels.
 
+pub mod agent;
 pub mod contract;
 pub mod document;
 pub mod eval;
