@@ -8,3 +8,4 @@ pub mod agent;
 pub mod contract;
 pub mod document;
 pub mod eval;
+pub mod llm;

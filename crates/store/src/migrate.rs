@@ -38,10 +38,12 @@ macro_rules! migrations {
 pub const SQLITE: &[Migration] = migrations!("sqlite":
     1 "schema" "0001_schema.sql",
     2 "intelligence" "0002_intelligence.sql",
+    3 "agents" "0003_agents.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
     2 "intelligence" "0002_intelligence.sql",
+    3 "agents" "0003_agents.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

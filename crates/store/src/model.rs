@@ -119,6 +119,8 @@ entity! {
         tool_calls: Option<Value>,
         metadata: Value,
         created_at: Timestamp,
+        // Added by migration 0003: deduplicates client retries per session.
+        client_message_id: Option<String>,
     }
 }
 
@@ -154,6 +156,8 @@ entity! {
         tool_calls: Option<Value>,
         session_id: Option<String>,
         created_at: Timestamp,
+        // Added by migration 0003: deduplicates client retries per user.
+        client_message_id: Option<String>,
     }
 }
 
@@ -171,6 +175,15 @@ entity! {
         comment: Option<String>,
         metadata: Value,
         created_at: Timestamp,
+        // Added by migration 0003: the typed action and its lifecycle.
+        customer_id: Option<Id> => "customers",
+        requested_by: Option<Id> => "users",
+        action_data: Value,
+        preview: Option<Value>,
+        required_role: String,
+        expires_at: Option<Timestamp>,
+        executed_at: Option<Timestamp>,
+        result: Option<Value>,
     }
 }
 
@@ -607,3 +620,18 @@ pub const DATA_MODEL_TABLES: &[&str] = &[
     "trigger_events",
     "automations",
 ];
+
+entity! {
+    /// A follow-up task for a CSM (product table, migration 0003): what `create_task` writes.
+    Task in "tasks" {
+        id: Id,
+        customer_id: Option<Id> => "customers",
+        owner_id: Option<Id> => "users",
+        title: String,
+        due_date: Option<NaiveDate>,
+        status: String,
+        approval_id: Option<Id> => "approvals",
+        created_at: Timestamp,
+        completed_at: Option<Timestamp>,
+    }
+}

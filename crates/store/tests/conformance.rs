@@ -58,6 +58,7 @@ macro_rules! all_entities {
             ChatMessage,
             Approval,
             GooglePendingApproval,
+            Task,
             UsageMetric,
             UsageEvent,
             RiskSignal,
