@@ -5,7 +5,7 @@ use serde_json::json;
 
 use cscx_jobs::{schedule, JobError, Registry};
 
-use crate::{contracts, ingest, intelligence, App};
+use crate::{agents, approvals, contracts, ingest, intelligence, App};
 
 pub const PURGE_EXPIRED: &str = "housekeeping.purge_expired";
 
@@ -88,6 +88,41 @@ pub fn registry(app: &App) -> Registry {
         }
     });
     let a = app.clone();
+    r.register(approvals::EXECUTE_JOB, move |ctx| {
+        let app = a.clone();
+        async move {
+            let id = ctx
+                .payload()
+                .get("approval_id")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| JobError::permanent("payload has no valid approval_id"))?;
+            approvals::execute(&app, id)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))
+        }
+    });
+    let a = app.clone();
+    r.register(approvals::EXPIRE_JOB, move |_ctx| {
+        let app = a.clone();
+        async move {
+            let expired = approvals::expire_due(&app)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))?;
+            let timed_out = agents::time_out_sessions(&app)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))?;
+            if expired + timed_out > 0 {
+                tracing::info!(
+                    expired,
+                    timed_out,
+                    "expired approvals and idle agent sessions"
+                );
+            }
+            Ok(())
+        }
+    });
+    let a = app.clone();
     r.register(contracts::STATUS_JOB, move |_ctx| {
         let app = a.clone();
         async move {
@@ -116,6 +151,15 @@ pub async fn install_schedules(app: &App) -> crate::CoreResult<()> {
         "purge-expired",
         "17 * * * *",
         PURGE_EXPIRED,
+        json!({}),
+        app.now(),
+    )
+    .await?;
+    schedule::upsert(
+        &app.db,
+        "approvals-expire",
+        "*/5 * * * *",
+        approvals::EXPIRE_JOB,
         json!({}),
         app.now(),
     )

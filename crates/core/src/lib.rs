@@ -1,6 +1,8 @@
 //! CSCX use-cases. The HTTP layer and the CLI call these; they hold the rules that involve the
 //! database (pure rules live in `cscx-domain`).
 
+pub mod agents;
+pub mod approvals;
 pub mod auth;
 pub mod contracts;
 pub mod demo;
@@ -33,6 +35,7 @@ pub struct App {
     pub users: users::Users,
     pub master_key: secrets::MasterKey,
     pub contracts: contracts::ContractSettings,
+    pub agents: agents::AgentSettings,
     /// Started on first use, inside the runtime.
     event_writer: Arc<std::sync::OnceLock<ingest::EventWriter>>,
 }
@@ -44,6 +47,7 @@ impl App {
         master_key: secrets::MasterKey,
         auth_config: auth::AuthConfig,
         contracts: contracts::ContractSettings,
+        agents: agents::AgentSettings,
     ) -> App {
         let auth = auth::Auth::new(db.clone(), clock.clone(), auth_config);
         App {
@@ -59,6 +63,7 @@ impl App {
             clock,
             master_key,
             contracts,
+            agents,
             event_writer: Default::default(),
         }
     }

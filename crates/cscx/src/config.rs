@@ -49,6 +49,21 @@ pub struct Config {
     /// Our own company name: in an uploaded contract, the other party is the customer.
     #[arg(long, env = "CSCX_COMPANY_NAME", global = true)]
     pub company_name: Option<String>,
+    /// Language model: `builtin` (offline, default), `openai` (any OpenAI-compatible endpoint)
+    /// or `anthropic`.
+    #[arg(
+        long,
+        env = "CSCX_LLM_PROVIDER",
+        default_value = "builtin",
+        global = true
+    )]
+    pub llm_provider: String,
+    /// Model name for `openai`/`anthropic`.
+    #[arg(long, env = "CSCX_LLM_MODEL", global = true)]
+    pub llm_model: Option<String>,
+    /// Endpoint, e.g. `http://127.0.0.1:11434/v1` for Ollama; defaults to the vendor's API.
+    #[arg(long, env = "CSCX_LLM_BASE_URL", global = true)]
+    pub llm_base_url: Option<String>,
 }
 
 pub fn init_logging(config: &Config) {
@@ -125,7 +140,44 @@ impl Config {
             key,
             AuthConfig::default(),
             self.contract_settings(),
+            self.agent_settings()?,
         ))
+    }
+
+    /// The agents' provider and outbox. Keys come from `CSCX_LLM_API_KEY`, or
+    /// `OPENAI_API_KEY`/`ANTHROPIC_API_KEY`, and are never logged.
+    pub fn agent_settings(&self) -> anyhow::Result<cscx_core::agents::AgentSettings> {
+        use cscx_ai::llm::{anthropic::Anthropic, openai::OpenAi, HttpSettings};
+        let base = cscx_core::agents::AgentSettings::in_dir(self.data_dir.join("outbox"));
+        let key = |vendor: &str| {
+            std::env::var("CSCX_LLM_API_KEY")
+                .or_else(|_| std::env::var(vendor))
+                .ok()
+                .filter(|k| !k.is_empty())
+        };
+        let provider: std::sync::Arc<dyn cscx_ai::llm::Provider> = match self.llm_provider.as_str()
+        {
+            "builtin" => return Ok(base),
+            "openai" => std::sync::Arc::new(OpenAi::new(HttpSettings::new(
+                self.llm_base_url
+                    .as_deref()
+                    .unwrap_or("https://api.openai.com/v1"),
+                key("OPENAI_API_KEY"),
+                self.llm_model.as_deref().unwrap_or("gpt-4o-mini"),
+            ))),
+            "anthropic" => std::sync::Arc::new(Anthropic::new(HttpSettings::new(
+                self.llm_base_url
+                    .as_deref()
+                    .unwrap_or("https://api.anthropic.com"),
+                key("ANTHROPIC_API_KEY"),
+                self.llm_model.as_deref().unwrap_or("claude-sonnet-4-5"),
+            ))),
+            other => {
+                anyhow::bail!("CSCX_LLM_PROVIDER must be builtin, openai or anthropic, not {other}")
+            }
+        };
+        tracing::info!(provider = %provider.name(), "language model configured");
+        Ok(base.with_provider(provider))
     }
 
     /// Uploaded files live in the data folder, content-addressed.

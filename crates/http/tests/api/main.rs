@@ -42,6 +42,7 @@ impl TestApp {
                 vendor_name: Some("Northwind Analytics".into()),
                 ..cscx_core::contracts::ContractSettings::in_dir(blobs.path())
             },
+            cscx_core::agents::AgentSettings::in_dir(blobs.path().join("outbox")),
         );
         let state = AppState {
             app: app.clone(),

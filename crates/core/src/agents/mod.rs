@@ -1,0 +1,921 @@
+//! Conversations with the agents: sessions, the multi-step loop (model → tool calls → results →
+//! … → answer, approval wait or step limit), and the persisted trail of every step.
+//!
+//! The builtin orchestrator routes each message to a specialist (see `cscx_ai::agent`); the
+//! specialist runs on the configured provider (the builtin engine by default) with its own
+//! instructions and allowed tools. Read tools run at once; action tools become approvals.
+
+pub mod builtin;
+pub mod compose;
+pub mod tools;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use cscx_ai::agent::nlu::KnownCustomer;
+use cscx_ai::llm::{ChatRequest, Message, Provider, Role, StreamEvent, ToolCall, ToolDef};
+use cscx_store::model::{AgentActivity, AgentMessage, AgentSession, ChatMessage, Customer};
+use cscx_store::{entity, run, Id, TextList};
+
+use crate::approvals::{self, Origin};
+use crate::auth::Principal;
+use crate::error::{CoreError, CoreResult};
+use crate::App;
+
+/// How agents run.
+#[derive(Clone)]
+pub struct AgentSettings {
+    pub provider: Arc<dyn Provider>,
+    /// Where e-mails (`.eml`) and invitations (`.ics`) go without a mail or calendar integration.
+    pub outbox_dir: PathBuf,
+    /// Model calls per message before the loop stops.
+    pub step_limit: usize,
+    /// Messages per user per minute, per node.
+    pub per_minute: usize,
+    /// Idle sessions end after this long.
+    pub session_timeout_minutes: i64,
+    limiter: Arc<Mutex<HashMap<Id, VecDeque<Instant>>>>,
+}
+
+impl AgentSettings {
+    pub fn in_dir(outbox_dir: impl Into<PathBuf>) -> Self {
+        AgentSettings {
+            provider: Arc::new(builtin::Builtin),
+            outbox_dir: outbox_dir.into(),
+            step_limit: 6,
+            per_minute: 30,
+            session_timeout_minutes: 30,
+            limiter: Default::default(),
+        }
+    }
+
+    pub fn with_provider(mut self, provider: Arc<dyn Provider>) -> Self {
+        self.provider = provider;
+        self
+    }
+
+    /// A sliding one-minute window per user.
+    fn admit(&self, user: Id) -> CoreResult<()> {
+        let now = Instant::now();
+        let mut map = self.limiter.lock().expect("limiter lock");
+        let q = map.entry(user).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t).as_secs() >= 60)
+        {
+            q.pop_front();
+        }
+        if q.len() >= self.per_minute {
+            let wait = 60 - now.duration_since(*q.front().expect("non-empty")).as_secs();
+            return Err(CoreError::RateLimited {
+                retry_after_secs: wait.max(1),
+            });
+        }
+        q.push_back(now);
+        Ok(())
+    }
+}
+
+/// What a turn reports as it goes (the SSE events of the HTTP API).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AgentEvent {
+    Token {
+        text: String,
+    },
+    ToolStart {
+        tool: String,
+        arguments: Value,
+        agent: String,
+    },
+    ToolEnd {
+        tool: String,
+        status: String,
+        duration_ms: i64,
+    },
+    ApprovalRequired {
+        approval_id: Id,
+        action: String,
+        preview: Value,
+    },
+    Done {
+        message_id: Option<Id>,
+        agent: String,
+        content: String,
+        approvals: Vec<Id>,
+    },
+    Error {
+        message: String,
+    },
+}
+
+impl AgentEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentEvent::Token { .. } => "token",
+            AgentEvent::ToolStart { .. } => "tool_start",
+            AgentEvent::ToolEnd { .. } => "tool_end",
+            AgentEvent::ApprovalRequired { .. } => "approval_required",
+            AgentEvent::Done { .. } => "done",
+            AgentEvent::Error { .. } => "error",
+        }
+    }
+}
+
+pub type Sink = tokio::sync::mpsc::UnboundedSender<AgentEvent>;
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+pub async fn create_session(
+    app: &App,
+    who: &Principal,
+    customer_id: Option<Id>,
+) -> CoreResult<AgentSession> {
+    let now = app.now();
+    let mut c = app.db.conn().await?;
+    if let Some(id) = customer_id {
+        entity::get::<Customer>(c.c(), id)
+            .await?
+            .ok_or_else(|| CoreError::field("customer_id", "no customer has this id"))?;
+    }
+    let s = AgentSession {
+        id: Id::new(),
+        customer_id,
+        user_id: Some(who.user_id),
+        status: "active".into(),
+        active_agent: Some("orchestrator".into()),
+        deployed_agents: TextList(vec![]),
+        context: Some(json!({})),
+        created_at: now,
+        updated_at: now,
+        ended_at: None,
+    };
+    entity::insert(c.c(), &s).await?;
+    Ok(s)
+}
+
+/// A session the caller may see: their own, or anyone's for managers and admins.
+pub async fn session_for(app: &App, who: &Principal, id: Id) -> CoreResult<AgentSession> {
+    let mut c = app.db.conn().await?;
+    let s: AgentSession = entity::get(c.c(), id)
+        .await?
+        .ok_or(CoreError::NotFound("session"))?;
+    if s.user_id != Some(who.user_id) && who.role < cscx_domain::Role::Manager {
+        // Not "forbidden": whether someone else's session exists is not the caller's business.
+        return Err(CoreError::NotFound("session"));
+    }
+    Ok(s)
+}
+
+pub async fn list_sessions(
+    app: &App,
+    who: &Principal,
+    before: Option<Id>,
+    limit: u32,
+) -> CoreResult<Vec<AgentSession>> {
+    let all = who.role >= cscx_domain::Role::Manager;
+    let mut c = app.db.conn().await?;
+    Ok(run!(c.c(), |conn| sqlx::query_as::<_, AgentSession>(
+        "SELECT * FROM agent_sessions WHERE ($1 OR user_id = $2) AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+    )
+    .bind(all)
+    .bind(who.user_id)
+    .bind(before)
+    .bind(limit as i64)
+    .fetch_all(&mut *conn)
+    .await)
+    .map_err(cscx_store::Error::from)?)
+}
+
+pub async fn messages(app: &App, session: Id) -> CoreResult<Vec<AgentMessage>> {
+    let mut c = app.db.conn().await?;
+    Ok(entity::list_by(c.c(), "session_id", session, None, 1000).await?)
+}
+
+pub async fn end_session(app: &App, who: &Principal, id: Id) -> CoreResult<AgentSession> {
+    let mut s = session_for(app, who, id).await?;
+    if s.status != "active" {
+        return Err(CoreError::Conflict(format!(
+            "the session is already {}",
+            s.status
+        )));
+    }
+    let now = app.now();
+    s.status = "completed".into();
+    s.ended_at = Some(now);
+    s.updated_at = now;
+    let mut c = app.db.conn().await?;
+    entity::update(c.c(), &s).await?;
+    Ok(s)
+}
+
+/// Ends sessions idle longer than the timeout (`timed_out`); run by the approvals job.
+pub async fn time_out_sessions(app: &App) -> CoreResult<u64> {
+    let now = app.now();
+    let cutoff = now.add(chrono::Duration::minutes(
+        -app.agents.session_timeout_minutes,
+    ));
+    let mut c = app.db.conn().await?;
+    Ok(run!(c.c(), |conn| sqlx::query(
+        "UPDATE agent_sessions SET status = 'timed_out', ended_at = $1, updated_at = $1 WHERE status = 'active' AND updated_at < $2"
+    )
+    .bind(now)
+    .bind(cutoff)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))
+    .map_err(cscx_store::Error::from)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+
+/// What one request produced.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TurnOutcome {
+    pub agent: String,
+    pub content: String,
+    #[schema(value_type = Vec<Object>)]
+    pub tool_calls: Vec<Value>,
+    #[schema(value_type = Vec<String>)]
+    pub approvals: Vec<Id>,
+    pub message_id: Option<String>,
+}
+
+struct Turn<'a> {
+    app: &'a App,
+    who: &'a Principal,
+    session_id: Option<Id>,
+    customer: Option<KnownCustomer>,
+    sink: Option<&'a Sink>,
+    root_activity: Id,
+}
+
+impl Turn<'_> {
+    fn emit(&self, e: AgentEvent) {
+        if let Some(s) = self.sink {
+            let _ = s.send(e);
+        }
+    }
+
+    async fn persist(&self, m: AgentMessage) -> CoreResult<Id> {
+        let id = m.id;
+        if self.session_id.is_some() {
+            let mut c = self.app.db.conn().await?;
+            entity::insert(c.c(), &m).await?;
+        }
+        Ok(id)
+    }
+
+    fn message(&self, role: &str, content: &str, agent: &str) -> AgentMessage {
+        AgentMessage {
+            id: Id::new(),
+            session_id: self.session_id.unwrap_or_else(Id::new),
+            agent_id: Some(agent.to_string()),
+            role: role.into(),
+            content: content.to_string(),
+            thinking: false,
+            requires_approval: false,
+            deployed_agent: Some(agent.to_string()),
+            tool_calls: None,
+            metadata: json!({}),
+            created_at: self.app.now(),
+            client_message_id: None,
+        }
+    }
+
+    async fn log(
+        &self,
+        agent: &str,
+        action: &str,
+        data: Value,
+        parent: Option<Id>,
+    ) -> CoreResult<AgentActivity> {
+        let a = AgentActivity {
+            id: Id::new(),
+            customer_id: self.customer.as_ref().and_then(|c| c.id.parse().ok()),
+            user_id: Some(self.who.user_id),
+            agent_type: Some(agent.to_string()),
+            action_type: action.to_string(),
+            action_data: Some(data),
+            result_data: None,
+            status: "running".into(),
+            error_message: None,
+            started_at: self.app.now(),
+            completed_at: None,
+            duration_ms: None,
+            session_id: self.session_id.map(|s| s.to_string()),
+            parent_action_id: parent,
+        };
+        let mut c = self.app.db.conn().await?;
+        entity::insert(c.c(), &a).await?;
+        Ok(a)
+    }
+
+    async fn finish_log(
+        &self,
+        mut a: AgentActivity,
+        status: &str,
+        result: Value,
+        error: Option<String>,
+    ) -> CoreResult<i64> {
+        let now = self.app.now();
+        let ms = now.millis() - a.started_at.millis();
+        a.status = status.into();
+        a.result_data = Some(result);
+        a.error_message = error;
+        a.completed_at = Some(now);
+        a.duration_ms = Some(ms as i32);
+        let mut c = self.app.db.conn().await?;
+        entity::update(c.c(), &a).await?;
+        Ok(ms)
+    }
+}
+
+/// Facts the builtin planner needs: every customer's id and name (for recognising names), the
+/// session's customer, the time and the user's zone.
+async fn planner_context(
+    app: &App,
+    customer: Option<&KnownCustomer>,
+    tz: &str,
+) -> CoreResult<Value> {
+    let mut c = app.db.conn().await?;
+    let rows: Vec<(Id, String)> = run!(c.c(), |conn| sqlx::query_as(
+        "SELECT id, name FROM customers ORDER BY id LIMIT 50000"
+    )
+    .fetch_all(&mut *conn)
+    .await)
+    .map_err(cscx_store::Error::from)?;
+    Ok(json!({
+        "customers": rows.into_iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>(),
+        "session_customer": customer,
+        "now": app.clock.now().to_rfc3339(),
+        "time_zone": tz,
+    }))
+}
+
+fn system_prompt(
+    agent: &cscx_ai::agent::AgentSpec,
+    customer: Option<&KnownCustomer>,
+    tz: &str,
+    now: &str,
+) -> String {
+    format!(
+        "You are the {} agent of CSCX, a customer-success platform. {}\n{}\nUse the tools for facts; quote numbers from them. Actions (e-mails, meetings, save plays, escalations, changes) only create approvals that a person decides. The user's time zone is {tz}; now is {now}.{}",
+        agent.name,
+        agent.role,
+        agent.instructions,
+        customer
+            .map(|c| format!(" This conversation is about the customer {} (id {}).", c.name, c.id))
+            .unwrap_or_default()
+    )
+}
+
+/// Runs one user message through the orchestrator and a specialist.
+async fn run_engine(
+    app: &App,
+    who: &Principal,
+    session_id: Option<Id>,
+    customer: Option<KnownCustomer>,
+    history: Vec<Message>,
+    text: &str,
+    sink: Option<&Sink>,
+) -> CoreResult<TurnOutcome> {
+    let tz = {
+        let mut c = app.db.conn().await?;
+        entity::get::<cscx_store::product::User>(c.c(), who.user_id)
+            .await?
+            .map(|u| u.time_zone)
+            .unwrap_or_else(|| "UTC".into())
+    };
+    let context = planner_context(app, customer.as_ref(), &tz).await?;
+    // The orchestrator picks the specialist with the builtin planner, whatever the provider.
+    let routed = cscx_ai::agent::plan(text, &builtin::context_of(&context));
+    let agent = cscx_ai::agent::agent(&routed.agent).unwrap_or(&cscx_ai::agent::agents()[0]);
+    let tools: Vec<ToolDef> = cscx_ai::agent::tools()
+        .iter()
+        .filter(|t| agent.tools.contains(&t.name))
+        .map(|t| ToolDef {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            parameters: t.parameters.clone(),
+        })
+        .collect();
+    let mut turn = Turn {
+        app,
+        who,
+        session_id,
+        customer: customer.clone(),
+        sink,
+        root_activity: Id::new(),
+    };
+    let root = turn
+        .log(&agent.name, "turn", json!({ "message": text }), None)
+        .await?;
+    turn.root_activity = root.id;
+
+    let mut messages = history;
+    messages.push(Message::user(text));
+    let mut request = ChatRequest {
+        system: system_prompt(agent, customer.as_ref(), &tz, &app.clock.now().to_rfc3339()),
+        messages,
+        tools,
+        max_tokens: 1024,
+        context,
+    };
+    let mut tool_log = Vec::new();
+    let mut approvals_made = Vec::new();
+    let mut final_text = None;
+    let mut waiting = false;
+    for _step in 0..app.agents.step_limit {
+        let sink_tokens = |e: StreamEvent| {
+            if let StreamEvent::Token(t) = e {
+                turn.emit(AgentEvent::Token { text: t });
+            }
+        };
+        let resp = match app.agents.provider.chat(&request, &sink_tokens).await {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("the language model failed: {e}");
+                turn.emit(AgentEvent::Error {
+                    message: msg.clone(),
+                });
+                turn.finish_log(root, "failed", json!({}), Some(msg.clone()))
+                    .await?;
+                return Err(CoreError::Unavailable(msg));
+            }
+        };
+        let mut m = turn.message("assistant", &resp.content, &agent.name);
+        if !resp.tool_calls.is_empty() {
+            m.tool_calls = Some(serde_json::to_value(&resp.tool_calls).expect("serialisable"));
+        }
+        m.metadata = json!({ "provider": app.agents.provider.name(), "usage": resp.usage });
+        if resp.tool_calls.is_empty() || waiting {
+            let id = turn.persist(m).await?;
+            final_text = Some((resp.content, id));
+            break;
+        }
+        m.requires_approval = resp
+            .tool_calls
+            .iter()
+            .any(|c| cscx_ai::agent::tool(&c.name).is_some_and(|t| t.is_action()));
+        turn.persist(m).await?;
+        request.messages.push(Message {
+            role: Role::Assistant,
+            content: resp.content.clone(),
+            tool_calls: resp.tool_calls.clone(),
+            tool_call_id: None,
+        });
+        for call in &resp.tool_calls {
+            let result = run_tool(&turn, &agent.name, call, &tz, &mut approvals_made).await?;
+            if result.get("approval_id").is_some() && result["status"] == "pending" {
+                waiting = true;
+            }
+            tool_log
+                .push(json!({ "tool": call.name, "arguments": call.arguments, "result": result }));
+            let mut tm = turn.message("tool", &result.to_string(), &agent.name);
+            tm.metadata = json!({ "tool_call_id": call.id, "tool": call.name });
+            turn.persist(tm).await?;
+            request
+                .messages
+                .push(Message::tool_result(&call.id, result.to_string()));
+        }
+    }
+    let (content, message_id) = match final_text {
+        Some((c, id)) => (c, Some(id)),
+        None => {
+            let c = format!(
+                "I stopped after {} steps without a final answer.",
+                app.agents.step_limit
+            );
+            turn.emit(AgentEvent::Token { text: c.clone() });
+            let id = turn
+                .persist(turn.message("assistant", &c, &agent.name))
+                .await?;
+            (c, Some(id))
+        }
+    };
+    turn.finish_log(
+        root,
+        "completed",
+        json!({ "answer": content, "approvals": approvals_made }),
+        None,
+    )
+    .await?;
+    if let Some(sid) = session_id {
+        let mut c = app.db.conn().await?;
+        if let Some(mut s) = entity::get::<AgentSession>(c.c(), sid).await? {
+            s.active_agent = Some(agent.name.clone());
+            if !s.deployed_agents.0.contains(&agent.name) {
+                s.deployed_agents.0.push(agent.name.clone());
+            }
+            s.updated_at = app.now();
+            entity::update(c.c(), &s).await?;
+        }
+    }
+    turn.emit(AgentEvent::Done {
+        message_id: message_id.filter(|_| session_id.is_some()),
+        agent: agent.name.clone(),
+        content: content.clone(),
+        approvals: approvals_made.clone(),
+    });
+    Ok(TurnOutcome {
+        agent: agent.name.clone(),
+        content,
+        tool_calls: tool_log,
+        approvals: approvals_made,
+        message_id: message_id
+            .filter(|_| session_id.is_some())
+            .map(|m| m.to_string()),
+    })
+}
+
+/// Runs one tool call: checks it, runs a read tool, or turns an action into an approval.
+async fn run_tool(
+    turn: &Turn<'_>,
+    agent: &str,
+    call: &ToolCall,
+    tz: &str,
+    approvals_made: &mut Vec<Id>,
+) -> CoreResult<Value> {
+    turn.emit(AgentEvent::ToolStart {
+        tool: call.name.clone(),
+        arguments: Value::Object(call.arguments.clone()),
+        agent: agent.to_string(),
+    });
+    let activity = turn
+        .log(
+            agent,
+            &call.name,
+            Value::Object(call.arguments.clone()),
+            Some(turn.root_activity),
+        )
+        .await?;
+    let spec = cscx_ai::agent::tool(&call.name)
+        .filter(|t| cscx_ai::agent::agent(agent).is_some_and(|a| a.tools.contains(&t.name)));
+    let checked = match spec {
+        None => Err(format!("the {agent} agent has no tool {}", call.name)),
+        Some(t) => cscx_ai::agent::validate_args(t, &call.arguments).map(|_| t),
+    };
+    let (status, result) = match checked {
+        Err(e) => ("failed", json!({ "error": e })),
+        Ok(t) if !t.is_action() => {
+            match tools::run_read(turn.app, turn.who, &t.name, &call.arguments).await? {
+                Ok(v) => ("completed", v),
+                Err(e) => ("failed", json!({ "error": e })),
+            }
+        }
+        Ok(t) => {
+            let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+            match tools::prepare_action(turn.app, turn.who, zone, &t.name, call.arguments.clone())
+                .await?
+            {
+                Err(e) => ("failed", json!({ "error": e })),
+                Ok(prepared) => {
+                    let origin = Origin {
+                        session_id: turn.session_id,
+                        agent: agent.to_string(),
+                        user: turn.who.user_id,
+                        customer_id: prepared.customer_id,
+                    };
+                    let now = turn.app.now();
+                    let mut tx = turn.app.db.begin().await?;
+                    let a = approvals::request(
+                        tx.c(),
+                        &origin,
+                        &t.name,
+                        prepared.args,
+                        prepared.preview.clone(),
+                        now,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    approvals_made.push(a.id);
+                    let mut result = json!({
+                        "approval_id": a.id, "status": a.status, "preview": prepared.preview,
+                        "required_role": a.required_role,
+                    });
+                    if a.status == "approved" {
+                        // Auto-approved by policy: run it now; it is still logged as an approval.
+                        approvals::execute(turn.app, a.id).await?;
+                        let done = approvals::get(turn.app, a.id).await?;
+                        result["status"] = json!(done.status);
+                        result["outcome"] = done.result.clone().unwrap_or(Value::Null);
+                        ("completed", result)
+                    } else {
+                        turn.emit(AgentEvent::ApprovalRequired {
+                            approval_id: a.id,
+                            action: t.name.clone(),
+                            preview: prepared.preview,
+                        });
+                        ("pending_approval", result)
+                    }
+                }
+            }
+        }
+    };
+    let error = result
+        .get("error")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let duration_ms = turn
+        .finish_log(activity, status, result.clone(), error)
+        .await?;
+    turn.emit(AgentEvent::ToolEnd {
+        tool: call.name.clone(),
+        status: status.to_string(),
+        duration_ms,
+    });
+    Ok(result)
+}
+
+/// The conversation so far as model messages (the last 20 user/assistant/tool turns).
+fn history_of(stored: &[AgentMessage]) -> Vec<Message> {
+    let tail = &stored[stored.len().saturating_sub(20)..];
+    let mut out = Vec::new();
+    for m in tail {
+        let msg = match m.role.as_str() {
+            "user" => Message::user(&m.content),
+            "assistant" => Message {
+                role: Role::Assistant,
+                content: m.content.clone(),
+                tool_calls: m
+                    .tool_calls
+                    .clone()
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .unwrap_or_default(),
+                tool_call_id: None,
+            },
+            "tool" => Message::tool_result(
+                m.metadata["tool_call_id"].as_str().unwrap_or(""),
+                &m.content,
+            ),
+            _ => continue,
+        };
+        out.push(msg);
+    }
+    // A history must not start with tool results whose call was cut off.
+    while out.first().is_some_and(|m| m.role != Role::User) {
+        out.remove(0);
+    }
+    out
+}
+
+/// Sends a message in a session. A retried message (same `client_message_id`) replays the
+/// stored answer instead of running again.
+pub async fn send_message(
+    app: &App,
+    who: &Principal,
+    session_id: Id,
+    text: &str,
+    client_message_id: Option<String>,
+    sink: &Sink,
+) -> CoreResult<TurnOutcome> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 4000 {
+        return Err(CoreError::field("content", "must be 1 to 4,000 characters"));
+    }
+    let session = session_for(app, who, session_id).await?;
+    if session.status != "active" {
+        return Err(CoreError::Conflict(format!(
+            "the session is {}",
+            session.status
+        )));
+    }
+    let stored = messages(app, session_id).await?;
+    if let Some(cid) = &client_message_id {
+        if let Some(user_msg) = stored
+            .iter()
+            .find(|m| m.client_message_id.as_deref() == Some(cid))
+        {
+            return replay(app, &stored, user_msg, sink).await;
+        }
+    }
+    app.agents.admit(who.user_id)?;
+    let customer = match session.customer_id {
+        Some(id) => {
+            let mut c = app.db.conn().await?;
+            entity::get::<Customer>(c.c(), id)
+                .await?
+                .map(|cu| KnownCustomer {
+                    id: cu.id.to_string(),
+                    name: cu.name,
+                })
+        }
+        None => None,
+    };
+    let history = history_of(&stored);
+    let user_msg = AgentMessage {
+        id: Id::new(),
+        session_id,
+        agent_id: None,
+        role: "user".into(),
+        content: text.to_string(),
+        thinking: false,
+        requires_approval: false,
+        deployed_agent: None,
+        tool_calls: None,
+        metadata: json!({ "user_id": who.user_id }),
+        created_at: app.now(),
+        client_message_id,
+    };
+    {
+        let mut c = app.db.conn().await?;
+        match entity::insert(c.c(), &user_msg).await {
+            Ok(()) => {}
+            // The same message arrived twice at once: the first one answers.
+            Err(cscx_store::Error::Conflict { .. }) => {
+                return Err(CoreError::Conflict(
+                    "this message is already being answered".into(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let outcome = run_engine(
+        app,
+        who,
+        Some(session_id),
+        customer,
+        history,
+        text,
+        Some(sink),
+    )
+    .await;
+    if let Err(e) = &outcome {
+        let _ = sink.send(AgentEvent::Error {
+            message: e.to_string(),
+        });
+    }
+    outcome
+}
+
+/// The stored answer to an earlier copy of a message.
+async fn replay(
+    app: &App,
+    stored: &[AgentMessage],
+    user_msg: &AgentMessage,
+    sink: &Sink,
+) -> CoreResult<TurnOutcome> {
+    let _ = app;
+    let after: Vec<&AgentMessage> = stored
+        .iter()
+        .skip_while(|m| m.id != user_msg.id)
+        .skip(1)
+        .take_while(|m| m.role != "user")
+        .collect();
+    let Some(answer) = after
+        .iter()
+        .rev()
+        .find(|m| m.role == "assistant" && m.tool_calls.is_none())
+    else {
+        return Err(CoreError::Conflict(
+            "this message is still being answered".into(),
+        ));
+    };
+    let agent = answer
+        .deployed_agent
+        .clone()
+        .unwrap_or_else(|| "orchestrator".into());
+    let _ = sink.send(AgentEvent::Token {
+        text: answer.content.clone(),
+    });
+    let _ = sink.send(AgentEvent::Done {
+        message_id: Some(answer.id),
+        agent: agent.clone(),
+        content: answer.content.clone(),
+        approvals: vec![],
+    });
+    Ok(TurnOutcome {
+        agent,
+        content: answer.content.clone(),
+        tool_calls: vec![],
+        approvals: vec![],
+        message_id: Some(answer.id.to_string()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The general assistant (`/api/v1/chat`)
+
+/// One question to the general assistant, answered in full (no stream). `chat_messages` keeps
+/// the exchange; a retried request with the same `client_message_id` gets the stored answer.
+pub async fn chat(
+    app: &App,
+    who: &Principal,
+    text: &str,
+    customer_id: Option<Id>,
+    client_message_id: Option<String>,
+) -> CoreResult<TurnOutcome> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 4000 {
+        return Err(CoreError::field("message", "must be 1 to 4,000 characters"));
+    }
+    let user_key = who.user_id.to_string();
+    if let Some(cid) = &client_message_id {
+        let mut c = app.db.conn().await?;
+        let reply: Option<ChatMessage> = run!(c.c(), |conn| sqlx::query_as(
+            "SELECT * FROM chat_messages WHERE user_id = $1 AND client_message_id = $2"
+        )
+        .bind(&user_key)
+        .bind(format!("{cid}#reply"))
+        .fetch_optional(&mut *conn)
+        .await)
+        .map_err(cscx_store::Error::from)?;
+        if let Some(r) = reply {
+            return Ok(TurnOutcome {
+                agent: r.agent_type.unwrap_or_else(|| "orchestrator".into()),
+                content: r.content,
+                tool_calls: r
+                    .tool_calls
+                    .and_then(|v| v.as_array().cloned())
+                    .unwrap_or_default(),
+                approvals: vec![],
+                message_id: Some(r.id.to_string()),
+            });
+        }
+    }
+    app.agents.admit(who.user_id)?;
+    let customer = match customer_id {
+        Some(id) => {
+            let mut c = app.db.conn().await?;
+            let cu = entity::get::<Customer>(c.c(), id)
+                .await?
+                .ok_or_else(|| CoreError::field("customer_id", "no customer has this id"))?;
+            Some(KnownCustomer {
+                id: cu.id.to_string(),
+                name: cu.name,
+            })
+        }
+        None => None,
+    };
+    let now = app.now();
+    let session_key = format!("chat:{user_key}");
+    let question = ChatMessage {
+        id: Id::new(),
+        customer_id,
+        user_id: Some(user_key.clone()),
+        role: "user".into(),
+        content: text.to_string(),
+        agent_type: None,
+        tool_calls: None,
+        session_id: Some(session_key.clone()),
+        created_at: now,
+        client_message_id: client_message_id.clone(),
+    };
+    {
+        let mut c = app.db.conn().await?;
+        match entity::insert(c.c(), &question).await {
+            Ok(()) => {}
+            Err(cscx_store::Error::Conflict { .. }) => {
+                return Err(CoreError::Conflict(
+                    "this message is already being answered".into(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let outcome = run_engine(app, who, None, customer, vec![], text, None).await?;
+    let reply = ChatMessage {
+        id: Id::new(),
+        customer_id,
+        user_id: Some(user_key),
+        role: "assistant".into(),
+        content: outcome.content.clone(),
+        agent_type: Some(outcome.agent.clone()),
+        tool_calls: Some(Value::Array(outcome.tool_calls.clone())),
+        session_id: Some(session_key),
+        created_at: app.now(),
+        client_message_id: client_message_id.map(|c| format!("{c}#reply")),
+    };
+    let mut c = app.db.conn().await?;
+    entity::insert(c.c(), &reply).await?;
+    Ok(TurnOutcome {
+        message_id: Some(reply.id.to_string()),
+        ..outcome
+    })
+}
+
+pub async fn chat_history(
+    app: &App,
+    who: &Principal,
+    before: Option<Id>,
+    limit: u32,
+) -> CoreResult<Vec<ChatMessage>> {
+    let mut c = app.db.conn().await?;
+    Ok(run!(c.c(), |conn| sqlx::query_as::<_, ChatMessage>(
+        "SELECT * FROM chat_messages WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+    )
+    .bind(who.user_id.to_string())
+    .bind(before)
+    .bind(limit as i64)
+    .fetch_all(&mut *conn)
+    .await)
+    .map_err(cscx_store::Error::from)?)
+}
