@@ -66,6 +66,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::customers::router())
         .merge(routes::contracts::router())
         .merge(routes::intelligence::router())
+        .merge(routes::agents::router())
 }
 
 /// The OpenAPI document alone (for tests and `cscx openapi`).

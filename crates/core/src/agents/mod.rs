@@ -276,7 +276,7 @@ impl Turn<'_> {
     fn message(&self, role: &str, content: &str, agent: &str) -> AgentMessage {
         AgentMessage {
             id: Id::new(),
-            session_id: self.session_id.unwrap_or_else(Id::new),
+            session_id: self.session_id.unwrap_or_default(),
             agent_id: Some(agent.to_string()),
             role: role.into(),
             content: content.to_string(),

@@ -150,7 +150,7 @@ pub async fn run_read(
                         .collect()
                 })
                 .unwrap_or_default();
-            features.sort_by(|a, b| b.1.cmp(&a.1));
+            features.sort_by_key(|f| std::cmp::Reverse(f.1));
             features.truncate(5);
             Ok(json!({
                 "customer": customer_json(&cu), "days": days,
@@ -184,11 +184,12 @@ pub async fn run_read(
             let mut names = std::collections::HashMap::new();
             let mut c = app.db.conn().await?;
             for s in &signals {
-                if !names.contains_key(&s.customer_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(s.customer_id)
+                {
                     let n = entity::get::<Customer>(c.c(), s.customer_id)
                         .await?
                         .map(|c| c.name);
-                    names.insert(s.customer_id, n);
+                    slot.insert(n);
                 }
             }
             Ok(json!({
@@ -386,7 +387,7 @@ async fn search_knowledge(app: &App, query: &str) -> CoreResult<Vec<KnowledgeArt
         })
         .filter(|(s, _)| *s > 0)
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     Ok(scored.into_iter().take(3).map(|(_, a)| a).collect())
 }
 

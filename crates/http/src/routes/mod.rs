@@ -1,6 +1,7 @@
 //! Route handlers, one module per resource. Each handler parses, authorises, calls a use-case
 //! in `cscx-core`, and renders.
 
+pub mod agents;
 pub mod auth;
 pub mod contracts;
 pub mod customers;

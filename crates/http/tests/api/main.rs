@@ -1,6 +1,7 @@
 //! The HTTP API over a real socket, on SQLite and (when configured) PostgreSQL. One test binary
 //! with a module per capability.
 
+mod agents;
 mod contracts;
 mod foundation;
 mod intelligence;

@@ -1,0 +1,536 @@
+//! Agents and approvals over HTTP: streamed answers from real data, actions that wait for a
+//! person, exactly-once execution under races and crashes, policies, expiry, deduplicated
+//! retries, rate limits and session privacy. On SQLite and PostgreSQL.
+
+use chrono::Duration;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use cscx_domain::{Role, TokenScope};
+
+use crate::{each_backend, error_code, TestApp};
+
+/// Parses a Server-Sent Events body into (event, data) pairs.
+fn sse_events(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut event = None;
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event: ") {
+                    event = Some(e.to_string());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            Some((event?, serde_json::from_str(&data).unwrap_or(Value::Null)))
+        })
+        .collect()
+}
+
+async fn say(
+    t: &TestApp,
+    token: &str,
+    session: &str,
+    text: &str,
+    client_id: Option<&str>,
+) -> (StatusCode, Vec<(String, Value)>) {
+    let mut body = json!({ "content": text });
+    if let Some(c) = client_id {
+        body["client_message_id"] = json!(c);
+    }
+    let resp = t
+        .client
+        .post(format!(
+            "{}/api/v1/agents/sessions/{session}/messages",
+            t.base
+        ))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = resp.text().await.unwrap();
+    if status == StatusCode::OK {
+        assert_eq!(ct.as_deref(), Some("text/event-stream"));
+    }
+    (status, sse_events(&text))
+}
+
+/// A customer with a primary contact, and a session about nothing in particular.
+async fn setup(t: &TestApp) -> (String, String) {
+    let c = t
+        .customer(json!({"name": "Acme Corp", "arr": "120000", "stage": "active", "renewal_date": "2027-03-01"}))
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let (s, v) = t
+        .post(&format!("/api/v1/customers/{id}/stakeholders"),
+            json!({"name": "Jane Rivera", "role": "VP Operations", "email": "jane@acme.example", "is_primary": true}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, session) = t.post("/api/v1/agents/sessions", json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{session}");
+    (id, session["id"].as_str().unwrap().to_string())
+}
+
+async fn count(t: &TestApp, sql: &str) -> i64 {
+    let mut c = t.app.db.conn().await.unwrap();
+    cscx_store::run!(c.c(), |conn| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&mut *conn)
+        .await)
+    .unwrap()
+}
+
+#[tokio::test]
+async fn answers_stream_with_tool_steps_and_real_numbers() {
+    for t in each_backend().await {
+        let (_, session) = setup(&t).await;
+        let admin = t.admin.clone();
+        let (s, events) = say(&t, &admin, &session, "Tell me about Acme Corp", None).await;
+        assert_eq!(s, StatusCode::OK);
+        let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+        assert_eq!(names.first(), Some(&"tool_start"), "{names:?}");
+        assert!(names.contains(&"tool_end") && names.contains(&"token"));
+        assert_eq!(names.last(), Some(&"done"));
+        let done = &events.last().unwrap().1;
+        assert_eq!(done["agent"], "orchestrator");
+        let answer = done["content"].as_str().unwrap();
+        assert!(
+            answer.contains("$120k") && answer.contains("Jane Rivera"),
+            "{answer}"
+        );
+        let streamed: String = events
+            .iter()
+            .filter(|(e, _)| e == "token")
+            .map(|(_, d)| d["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(streamed, answer);
+
+        // Every step is persisted: the user message, the tool call, its result, the answer.
+        let (_, history) = t.get(&format!("/api/v1/agents/sessions/{session}")).await;
+        let roles: Vec<&str> = history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["user", "assistant", "tool", "assistant"]);
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM agent_activity_log WHERE action_type = 'customer_overview' AND status = 'completed' AND parent_action_id IS NOT NULL").await, 1);
+
+        // A retried message replays the stored answer instead of running again.
+        let (_, first) = say(&t, &admin, &session, "How is Acme Corp doing?", Some("m-1")).await;
+        let (_, again) = say(&t, &admin, &session, "How is Acme Corp doing?", Some("m-1")).await;
+        assert_eq!(
+            first.last().unwrap().1["content"],
+            again.last().unwrap().1["content"]
+        );
+        assert_eq!(
+            count(
+                &t,
+                "SELECT COUNT(*) FROM agent_messages WHERE role = 'user'"
+            )
+            .await,
+            2
+        );
+
+        // Another CSM cannot see this session.
+        let other = t
+            .token_for("other-csm@test.example", Role::Csm, None, TokenScope::Full)
+            .await;
+        let (s, _) = t
+            .call(
+                Method::GET,
+                &format!("/api/v1/agents/sessions/{session}"),
+                Some(&other),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = say(&t, &other, &session, "hello", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_action_waits_for_approval_and_runs_exactly_once() {
+    for t in each_backend().await {
+        let (customer, session) = setup(&t).await;
+        let admin = t.admin.clone();
+        let (_, events) = say(
+            &t,
+            &admin,
+            &session,
+            "Schedule a QBR with Acme Corp next Tuesday at 2pm",
+            None,
+        )
+        .await;
+        let approval = events
+            .iter()
+            .find(|(e, _)| e == "approval_required")
+            .expect("approval_required")
+            .1
+            .clone();
+        let id = approval["approval_id"].as_str().unwrap().to_string();
+        let preview = &approval["preview"];
+        assert_eq!(
+            preview["attendees"],
+            json!(["jane@acme.example"]),
+            "the primary contact is invited"
+        );
+        assert_eq!(preview["time_zone"], "UTC");
+        assert_eq!(preview["duration_minutes"], 60);
+        assert_eq!(
+            count(&t, "SELECT COUNT(*) FROM meetings").await,
+            0,
+            "nothing runs before approval"
+        );
+        let done = &events.last().unwrap().1;
+        assert!(
+            done["content"].as_str().unwrap().contains("approval"),
+            "{done}"
+        );
+
+        let (_, inbox) = t.get("/api/v1/approvals?status=pending").await;
+        assert_eq!(inbox["data"].as_array().unwrap().len(), 1);
+        assert_eq!(inbox["data"][0]["customer_id"], customer);
+
+        // Two people approve at the same moment: one wins, the other is told it is decided.
+        let csm = t.token(Role::Csm).await;
+        let path = format!("/api/v1/approvals/{id}/approve");
+        let (a, b) = tokio::join!(
+            t.call(
+                Method::POST,
+                &path,
+                Some(&admin),
+                Some(json!({"comment": "go"}))
+            ),
+            t.call(Method::POST, &path, Some(&csm), Some(json!({}))),
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "{a:?} {b:?}"
+        );
+        let winner = if a.0 == StatusCode::OK { a.1 } else { b.1 };
+        assert_eq!(winner["status"], "executed", "{winner}");
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM meetings").await, 1);
+        let ics = std::fs::read_to_string(winner["result"]["ics"].as_str().unwrap()).unwrap();
+        assert!(ics.contains("ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:jane@acme.example"));
+        assert!(ics.contains(&format!("UID:{id}@cscx")));
+
+        // Retries of execution (the job after a crash, a second worker) change nothing.
+        t.app.drain_jobs(2).await.unwrap();
+        let uuid: cscx_store::Id = id.parse().unwrap();
+        let (x, y) = tokio::join!(
+            cscx_core::approvals::execute(&t.app, uuid),
+            cscx_core::approvals::execute(&t.app, uuid)
+        );
+        x.unwrap();
+        y.unwrap();
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM meetings").await, 1);
+        let (_, history) = t.get(&format!("/api/v1/agents/sessions/{session}")).await;
+        let last = history["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert!(
+            last["content"].as_str().unwrap().contains("is scheduled"),
+            "the agent continues with the outcome: {last}"
+        );
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_approval_decided_before_a_crash_is_executed_by_the_job() {
+    for t in each_backend().await {
+        let (_, session) = setup(&t).await;
+        let admin = t.admin.clone();
+        let (_, events) = say(
+            &t,
+            &admin,
+            &session,
+            "Open a save play for Acme Corp, usage collapsed",
+            None,
+        )
+        .await;
+        let id: cscx_store::Id = events
+            .iter()
+            .find(|(e, _)| e == "approval_required")
+            .unwrap()
+            .1["approval_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // The decision committed, then the process died before executing: what `approve`
+        // leaves behind at that instant is an approved row and its job.
+        {
+            let mut tx = t.app.db.begin().await.unwrap();
+            let mut a: cscx_store::model::Approval = cscx_store::entity::get_for_update(tx.c(), id)
+                .await
+                .unwrap()
+                .unwrap();
+            a.status = "approved".into();
+            cscx_store::entity::update(tx.c(), &a).await.unwrap();
+            let job = cscx_jobs::queue::NewJob::new(
+                cscx_core::approvals::EXECUTE_JOB,
+                json!({"approval_id": id}),
+            )
+            .key(format!("approval:{id}"));
+            cscx_jobs::queue::enqueue_in(tx.c(), &job, t.app.now())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM save_plays").await, 0);
+        t.app.drain_jobs(1).await.unwrap();
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM save_plays").await, 1);
+        let a = cscx_core::approvals::get(&t.app, id).await.unwrap();
+        assert_eq!(a.status, "executed");
+        cscx_core::approvals::execute(&t.app, id).await.unwrap();
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM save_plays").await, 1);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn edits_rejections_roles_policies_and_expiry() {
+    for t in each_backend().await {
+        let (_, session) = setup(&t).await;
+        let admin = t.admin.clone();
+        let csm = t.token(Role::Csm).await;
+        let manager = t.token(Role::Manager).await;
+
+        // Approve with edits: the edited e-mail is what goes out, and the original is kept.
+        let (_, events) = say(
+            &t,
+            &admin,
+            &session,
+            "Draft a thank-you email to Acme Corp",
+            None,
+        )
+        .await;
+        let ap = events
+            .iter()
+            .find(|(e, _)| e == "approval_required")
+            .unwrap()
+            .1
+            .clone();
+        assert!(ap["preview"]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hi Jane,"));
+        let id = ap["approval_id"].as_str().unwrap();
+        let (s, bad) = t
+            .post(
+                &format!("/api/v1/approvals/{id}/approve"),
+                json!({"edits": {"to": ["not an address"]}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let (s, a) = t
+            .post(
+                &format!("/api/v1/approvals/{id}/approve"),
+                json!({"edits": {"body": "Hi Jane,\n\nThanks for Tuesday!\n"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        assert_eq!(a["status"], "executed");
+        assert_eq!(a["result"]["delivered"], false);
+        assert!(a["result"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("not sent: no mail transport configured"));
+        assert!(a["metadata"]["original_action_data"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Thank you"));
+        let eml = std::fs::read_to_string(a["result"]["outbox"].as_str().unwrap()).unwrap();
+        assert!(
+            eml.contains("To: jane@acme.example") && eml.contains("Thanks for Tuesday!"),
+            "{eml}"
+        );
+
+        // Reject: nothing happens, the reason is kept.
+        let (_, events) = say(&t, &admin, &session, "Move Acme Corp to at-risk", None).await;
+        let id = events
+            .iter()
+            .find(|(e, _)| e == "approval_required")
+            .unwrap()
+            .1["approval_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, r) = t
+            .post(
+                &format!("/api/v1/approvals/{id}/reject"),
+                json!({"comment": "not yet"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["status"], "rejected");
+        let (_, cu) = t.get("/api/v1/customers?q=Acme").await;
+        assert_eq!(cu["data"][0]["stage"], "active");
+
+        // Escalations need a manager.
+        let (_, events) = say(
+            &t,
+            &admin,
+            &session,
+            "Escalate Acme Corp, the outage broke their close",
+            None,
+        )
+        .await;
+        let id = events
+            .iter()
+            .find(|(e, _)| e == "approval_required")
+            .unwrap()
+            .1["approval_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, v) = t
+            .call(
+                Method::POST,
+                &format!("/api/v1/approvals/{id}/approve"),
+                Some(&csm),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, v) = t
+            .call(
+                Method::POST,
+                &format!("/api/v1/approvals/{id}/approve"),
+                Some(&manager),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            count(
+                &t,
+                "SELECT COUNT(*) FROM risk_signals WHERE signal_type = 'escalation'"
+            )
+            .await,
+            1
+        );
+
+        // An admin lets tasks run without approval; the run is still an approval on record.
+        let (s, _) = t
+            .call(
+                Method::PUT,
+                "/api/v1/approval-policies/create_task",
+                Some(&csm),
+                Some(json!({"auto_approve": true})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, p) = t
+            .call(
+                Method::PUT,
+                "/api/v1/approval-policies/create_task",
+                Some(&admin),
+                Some(json!({"auto_approve": true})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        let (s, out) = t
+            .post(
+                "/api/v1/chat",
+                json!({"message": "Remind me to send Acme Corp the SOC 2 report on Friday"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{out}");
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM tasks").await, 1);
+        let (_, executed) = t
+            .get("/api/v1/approvals?action=create_task&status=executed")
+            .await;
+        assert!(executed["data"][0]["comment"]
+            .as_str()
+            .unwrap()
+            .contains("policy"));
+
+        // Pending approvals expire after 24 hours, through the job; expired ones cannot run.
+        let (_, events) = say(
+            &t,
+            &admin,
+            &session,
+            "Flag a risk on Acme Corp: they are evaluating a competitor",
+            None,
+        )
+        .await;
+        let id = events
+            .iter()
+            .find(|(e, _)| e == "approval_required")
+            .unwrap()
+            .1["approval_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        t.clock.advance(Duration::hours(25));
+        assert_eq!(cscx_core::approvals::expire_due(&t.app).await.unwrap(), 1);
+        let (s, v) = t
+            .post(&format!("/api/v1/approvals/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert_eq!(
+            count(
+                &t,
+                "SELECT COUNT(*) FROM risk_signals WHERE signal_type = 'competitor_threat'"
+            )
+            .await,
+            0
+        );
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn chat_deduplicates_retries_and_rate_limits_per_user() {
+    for t in each_backend().await {
+        setup(&t).await;
+        let body = json!({"message": "Which customers renew in the next 180 days?", "client_message_id": "c-42"});
+        let (s, first) = t.post("/api/v1/chat", body.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{first}");
+        assert_eq!(first["agent"], "renewal");
+        assert!(
+            first["content"]
+                .as_str()
+                .unwrap()
+                .contains("1 customer(s) renew"),
+            "{first}"
+        );
+        let (_, again) = t.post("/api/v1/chat", body).await;
+        assert_eq!(first["message_id"], again["message_id"]);
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM chat_messages").await, 2);
+
+        let (s, v) = t.post("/api/v1/chat", json!({"message": ""})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let mut limited = None;
+        for i in 0..40 {
+            let (s, v) = t
+                .post("/api/v1/chat", json!({"message": format!("hello {i}")}))
+                .await;
+            if s == StatusCode::TOO_MANY_REQUESTS {
+                limited = Some((i, v));
+                break;
+            }
+        }
+        let (i, v) = limited.expect("the per-user limit applies");
+        assert!(i <= 30, "limited after {i}");
+        assert_eq!(error_code(&v), "rate_limited");
+        t.finish().await;
+    }
+}
