@@ -54,6 +54,21 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         count: usize,
     },
+    /// The agent evaluation requests through the SSE API (names mapped onto the portfolio's
+    /// customers): time to the first event and to `done`; then concurrent approval decisions.
+    Agents {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base: String,
+        #[arg(long, env = "CSCX_BENCH_TOKEN")]
+        token: String,
+        #[arg(long, default_value = "crates/ai/eval")]
+        eval_dir: std::path::PathBuf,
+        /// Approvals to create and decide concurrently.
+        #[arg(long, default_value_t = 200)]
+        approvals: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Send usage events through the HTTP API in batches and report events per second.
     Ingest {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -604,6 +619,170 @@ async fn upload_bench(
     Ok(())
 }
 
+async fn agents_bench(
+    base: String,
+    token: String,
+    eval_dir: std::path::PathBuf,
+    approvals: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let eval_names: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(eval_dir.join("customers.json"))?)?;
+    let page: Value = client
+        .get(format!("{base}/api/v1/customers?limit=50&sort=name"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let names: Vec<String> = page["data"]
+        .as_array()
+        .context("customers")?
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect();
+    anyhow::ensure!(
+        names.len() >= eval_names.len(),
+        "load the demo portfolio first"
+    );
+    let requests: Vec<String> = std::fs::read_to_string(eval_dir.join("agent-requests.jsonl"))?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("eval line");
+            let mut r = v["request"].as_str().unwrap_or("").to_string();
+            for (i, n) in eval_names.iter().enumerate() {
+                r = r.replace(n.as_str(), &names[i]);
+            }
+            r
+        })
+        .collect();
+    let session: Value = client
+        .post(format!("{base}/api/v1/agents/sessions"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let sid = session["id"].as_str().context("session id")?.to_string();
+    let (mut first, mut done) = (Vec::new(), Vec::new());
+    for r in &requests {
+        let start = Instant::now();
+        let mut resp = client
+            .post(format!("{base}/api/v1/agents/sessions/{sid}/messages"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "content": r }))
+            .send()
+            .await?
+            .error_for_status()?;
+        let mut got_first = false;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if !got_first {
+                first.push(start.elapsed());
+                got_first = true;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        done.push(start.elapsed());
+        let text = String::from_utf8_lossy(&body);
+        anyhow::ensure!(
+            text.contains("event: done"),
+            "no done event for {r:?}: {text}"
+        );
+    }
+    first.sort();
+    done.sort();
+    println!(
+        "{} evaluation requests over SSE (builtin engine): first event p50 {:.1} ms, p99 {:.1} ms; done p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        requests.len(),
+        pct_ms(&first, 0.5),
+        pct_ms(&first, 0.99),
+        pct_ms(&done, 0.5),
+        pct_ms(&done, 0.99),
+        pct_ms(&done, 1.0)
+    );
+
+    // Approvals: create tasks awaiting approval through the assistant, then decide each one
+    // twice at once from `concurrency` clients.
+    let mut ids = Vec::new();
+    for i in 0..approvals {
+        let v: Value = client
+            .post(format!("{base}/api/v1/chat"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "message": format!("Remind me to check on {} item {i}", names[i % names.len()]) }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        ids.push(
+            v["approvals"][0]
+                .as_str()
+                .context("an approval")?
+                .to_string(),
+        );
+    }
+    let queue = std::sync::Arc::new(tokio::sync::Mutex::new(
+        ids.iter()
+            .flat_map(|id| [id.clone(), id.clone()])
+            .collect::<Vec<_>>(),
+    ));
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, base, token, queue) =
+            (client.clone(), base.clone(), token.clone(), queue.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut ok, mut conflict) = (0usize, 0usize);
+            loop {
+                let Some(id) = queue.lock().await.pop() else {
+                    break;
+                };
+                let s = client
+                    .post(format!("{base}/api/v1/approvals/{id}/approve"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await?
+                    .status();
+                match s.as_u16() {
+                    200 => ok += 1,
+                    409 => conflict += 1,
+                    other => anyhow::bail!("approve answered {other}"),
+                }
+            }
+            anyhow::Ok((ok, conflict))
+        }));
+    }
+    let (mut ok, mut conflict) = (0, 0);
+    for w in workers {
+        let (o, c) = w.await??;
+        ok += o;
+        conflict += c;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let executed: Value = client
+        .get(format!(
+            "{base}/api/v1/approvals?action=create_task&status=executed&limit=200"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    println!(
+        "{} approvals decided twice each from {concurrency} clients: {ok} approved, {conflict} refused as already decided, {:.0} decisions/s; {} executed",
+        ids.len(),
+        (ok + conflict) as f64 / secs,
+        executed["data"].as_array().map_or(0, |a| a.len())
+    );
+    anyhow::ensure!(ok == ids.len(), "each approval is approved exactly once");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -630,6 +809,13 @@ async fn main() -> anyhow::Result<()> {
         } => raw(database_url, events, batch, days).await,
         Cmd::Freshness { base, token } => freshness(base, token).await,
         Cmd::Extract { dir, passes } => extract_bench(dir, passes),
+        Cmd::Agents {
+            base,
+            token,
+            eval_dir,
+            approvals,
+            concurrency,
+        } => agents_bench(base, token, eval_dir, approvals, concurrency).await,
         Cmd::Upload {
             base,
             token,

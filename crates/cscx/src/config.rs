@@ -58,6 +58,14 @@ pub struct Config {
         global = true
     )]
     pub llm_provider: String,
+    /// Agent messages a user may send per minute (per node).
+    #[arg(
+        long,
+        env = "CSCX_AGENT_MESSAGES_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub agent_messages_per_minute: usize,
     /// Model name for `openai`/`anthropic`.
     #[arg(long, env = "CSCX_LLM_MODEL", global = true)]
     pub llm_model: Option<String>,
@@ -148,7 +156,8 @@ impl Config {
     /// `OPENAI_API_KEY`/`ANTHROPIC_API_KEY`, and are never logged.
     pub fn agent_settings(&self) -> anyhow::Result<cscx_core::agents::AgentSettings> {
         use cscx_ai::llm::{anthropic::Anthropic, openai::OpenAi, HttpSettings};
-        let base = cscx_core::agents::AgentSettings::in_dir(self.data_dir.join("outbox"));
+        let mut base = cscx_core::agents::AgentSettings::in_dir(self.data_dir.join("outbox"));
+        base.per_minute = self.agent_messages_per_minute.max(1);
         let key = |vendor: &str| {
             std::env::var("CSCX_LLM_API_KEY")
                 .or_else(|_| std::env::var(vendor))
