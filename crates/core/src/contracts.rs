@@ -226,11 +226,35 @@ pub async fn run_extraction(app: &App, id: Id) -> CoreResult<()> {
     let options = ExtractOptions {
         vendor_name: app.contracts.vendor_name.clone(),
     };
-    let result = tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(|| extractor::extract(&text, &options))
-    })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))?;
+    // With a language model configured, it reads the contract; the builtin rules are the
+    // fallback when it fails, and fill what it leaves out.
+    let provider = app.agents.provider.clone();
+    let llm = if provider.name() != "builtin" {
+        Some(extractor::llm::extract_with(provider.as_ref(), &text, &options).await)
+    } else {
+        None
+    };
+    let result = match llm {
+        Some(Ok(x)) => Ok(x),
+        other => {
+            let failure = match other {
+                Some(Err(e)) => Some(e),
+                _ => None,
+            };
+            let mut r = tokio::task::spawn_blocking(move || {
+                std::panic::catch_unwind(|| extractor::extract(&text, &options))
+            })
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+            if let (Ok(x), Some(e)) = (r.as_mut(), failure) {
+                tracing::warn!(contract = %id, error = %e, "LLM extraction failed; using the builtin engine");
+                x.engine_notes.push(format!(
+                    "the language model failed ({e}); the builtin rules were used"
+                ));
+            }
+            r
+        }
+    };
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let mut current: Contract = entity::get_for_update(tx.c(), id)

@@ -6,6 +6,7 @@
 //! is measured on CUAD's lawyer-labelled contracts by [`crate::eval`].
 
 mod clauses;
+pub mod llm;
 mod money;
 mod parties;
 pub use parties::normalise_name as parties_normalise;
@@ -125,6 +126,9 @@ pub struct ContractExtraction {
     pub stakeholders: Vec<Fact<Person>>,
     pub missing_info: Vec<String>,
     pub next_steps: Vec<String>,
+    /// What the engine wants the reviewer to know (e.g. values dropped for lack of evidence).
+    #[serde(default)]
+    pub engine_notes: Vec<String>,
 }
 
 impl ContractExtraction {
@@ -241,6 +245,7 @@ pub fn extract(text: &str, options: &ExtractOptions) -> ContractExtraction {
         stakeholders,
         missing_info: Vec::new(),
         next_steps: Vec::new(),
+        engine_notes: Vec::new(),
     };
     result.missing_info = missing_info(&result);
     result.next_steps = next_steps(&result);
@@ -248,7 +253,7 @@ pub fn extract(text: &str, options: &ExtractOptions) -> ContractExtraction {
 }
 
 /// What a CSM still has to find out, in plain words.
-fn missing_info(r: &ContractExtraction) -> Vec<String> {
+pub(crate) fn missing_info(r: &ContractExtraction) -> Vec<String> {
     let mut out = Vec::new();
     if r.company_name.is_none() {
         out.push(if r.parties.len() >= 2 {
@@ -280,7 +285,7 @@ fn missing_info(r: &ContractExtraction) -> Vec<String> {
 }
 
 /// Concrete onboarding actions that follow from what the contract says.
-fn next_steps(r: &ContractExtraction) -> Vec<String> {
+pub(crate) fn next_steps(r: &ContractExtraction) -> Vec<String> {
     let mut out = Vec::new();
     let customer_contact = r
         .stakeholders

@@ -3,4 +3,5 @@
 
 mod cuad;
 mod documents;
+mod llm_extraction;
 mod providers;
