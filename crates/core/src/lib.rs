@@ -5,6 +5,7 @@ pub mod agents;
 pub mod approvals;
 pub mod auth;
 pub mod contracts;
+pub mod dashboard;
 pub mod demo;
 mod demo_usage;
 pub mod error;

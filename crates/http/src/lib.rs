@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod state;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,6 +90,7 @@ pub fn app(state: AppState) -> Router {
     let docs = Arc::new(routes::docs::ApiDocs::new(&doc));
     let request_id = HeaderName::from_static("x-request-id");
     router
+        .merge(web::router())
         .fallback(not_found)
         // Innermost first: these run per route, after routing, so metrics see the route template.
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency))

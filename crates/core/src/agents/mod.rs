@@ -919,3 +919,20 @@ pub async fn chat_history(
     .await)
     .map_err(cscx_store::Error::from)?)
 }
+
+/// The latest tool runs about a customer (for the customer 360).
+pub async fn recent_activity(
+    app: &App,
+    customer_id: Id,
+    limit: u32,
+) -> CoreResult<Vec<AgentActivity>> {
+    let mut c = app.db.conn().await?;
+    Ok(run!(c.c(), |conn| sqlx::query_as::<_, AgentActivity>(
+        "SELECT * FROM agent_activity_log WHERE customer_id = $1 AND parent_action_id IS NOT NULL ORDER BY id DESC LIMIT $2"
+    )
+    .bind(customer_id)
+    .bind(limit as i64)
+    .fetch_all(&mut *conn)
+    .await)
+    .map_err(cscx_store::Error::from)?)
+}

@@ -36,7 +36,7 @@ pub struct LoggedIn {
     pub csrf_token: String,
 }
 
-fn cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+pub(crate) fn cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
     let secure = if state.config.cookie_secure {
         "; Secure"
     } else {

@@ -56,12 +56,12 @@ const LIST_PARAMS: &[&str] = &[
     "q",
 ];
 
-fn decode_cursor(s: &str) -> Option<Cursor> {
+pub(crate) fn decode_cursor(s: &str) -> Option<Cursor> {
     let bytes = B64.decode(s).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
-fn encode_cursor(c: &Cursor) -> String {
+pub(crate) fn encode_cursor(c: &Cursor) -> String {
     B64.encode(serde_json::to_vec(c).expect("cursors serialise"))
 }
 

@@ -5,6 +5,7 @@ mod agents;
 mod contracts;
 mod foundation;
 mod intelligence;
+mod web;
 
 use std::sync::Arc;
 

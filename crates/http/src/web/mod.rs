@@ -1,0 +1,834 @@
+//! The CSM workspace: server-rendered pages (askama templates, our own CSS, SVG charts drawn on
+//! the server, no JavaScript needed). Pages use the session cookie; forms carry the session's
+//! CSRF token. These are HTML pages, not API operations, so they live outside the OpenAPI
+//! document.
+
+mod charts;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+use cscx_core::auth::{AuthVia, Principal};
+use cscx_domain::Role;
+use cscx_store::customers::{CustomerFilter, Sort};
+use cscx_store::model::{AgentActivity, Contract, Customer, Stakeholder};
+use cscx_store::{entity, Id};
+
+use crate::routes::customers::{decode_cursor, encode_cursor};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/customers", get(customers))
+        .route("/customers/{id}", get(customer))
+        .route("/approvals", get(approvals))
+        .route("/approvals/{id}/approve", post(approve))
+        .route("/approvals/{id}/reject", post(reject))
+        .route("/static/app.css", get(stylesheet))
+}
+
+const CSS: &str = include_str!("app.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+/// A signed-in page visitor: the session's principal and CSRF token.
+struct Visitor {
+    principal: Principal,
+    csrf: String,
+}
+
+impl Visitor {
+    fn from(req_principal: Option<Principal>) -> Option<Visitor> {
+        let p = req_principal?;
+        let AuthVia::Session { csrf_token, .. } = &p.via else {
+            return None;
+        };
+        let csrf = csrf_token.clone();
+        Some(Visitor { principal: p, csrf })
+    }
+
+    fn name(&self) -> String {
+        self.principal
+            .name
+            .clone()
+            .unwrap_or_else(|| self.principal.email.clone())
+    }
+}
+
+/// Pages need a session; without one they send the visitor to sign in.
+struct Page(Visitor);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Visitor::from(parts.extensions.get::<Principal>().cloned())
+            .map(Page)
+            .ok_or_else(|| Redirect::to("/login").into_response())
+    }
+}
+
+fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => {
+            let mut r = Html(html).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut().insert(
+                "content-security-policy",
+                HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+fn failure(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "page failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+/// The form's CSRF token matches the session's.
+fn csrf_ok(v: &Visitor, form: &HashMap<String, String>) -> bool {
+    let sent = form.get("csrf").map(String::as_str).unwrap_or("");
+    !sent.is_empty() && sent == v.csrf
+}
+
+fn csrf_refused() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "the form has expired; reload the page and try again",
+    )
+        .into_response()
+}
+
+// --- sign in --------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    email: String,
+    error: Option<String>,
+}
+
+async fn login_page() -> Response {
+    render(&LoginPage {
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+async fn login(State(s): State<AppState>, req: Request) -> Response {
+    let ip = crate::middleware::client_ip(&req, s.config.trust_proxy);
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Ok(Form(f)) =
+        <Form<LoginForm> as axum::extract::FromRequest<()>>::from_request(req, &()).await
+    else {
+        return render(&LoginPage {
+            email: String::new(),
+            error: Some("Enter your e-mail and password.".into()),
+        });
+    };
+    match s
+        .app
+        .auth
+        .login(&f.email, &f.password, ip.as_deref(), ua.as_deref())
+        .await
+    {
+        Ok((_, secret)) => {
+            let max_age = s.app.auth.config.session_idle.num_seconds();
+            let mut r = Redirect::to("/").into_response();
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                crate::routes::auth::cookie(&s, &secret, max_age),
+            );
+            r
+        }
+        Err(e) => {
+            let message = match e {
+                cscx_core::CoreError::RateLimited { retry_after_secs } => format!(
+                    "Too many attempts. Try again in {} minutes.",
+                    retry_after_secs.div_ceil(60)
+                ),
+                _ => "That e-mail and password do not match an active account.".into(),
+            };
+            let mut r = render(&LoginPage {
+                email: f.email,
+                error: Some(message),
+            });
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+    }
+}
+
+async fn logout(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&v, &form) {
+        return csrf_refused();
+    }
+    if let AuthVia::Session { session_id, .. } = v.principal.via {
+        let _ = s.app.auth.logout(session_id).await;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, crate::routes::auth::cookie(&s, "", 0));
+    r
+}
+
+// --- home -----------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    nav: &'static str,
+    user: String,
+    role: Role,
+    csrf: String,
+    s: cscx_core::dashboard::Summary,
+    health_chart: String,
+}
+
+async fn home(State(s): State<AppState>, Page(v): Page) -> Response {
+    let summary = match cscx_core::dashboard::summary(&s.app, v.principal.role).await {
+        Ok(x) => x,
+        Err(e) => return failure(e),
+    };
+    let health_chart = charts::bands(summary.green, summary.yellow, summary.red, summary.unscored);
+    render(&HomePage {
+        nav: "home",
+        user: v.name(),
+        role: v.principal.role,
+        csrf: v.csrf,
+        s: summary,
+        health_chart,
+    })
+}
+
+// --- customers ------------------------------------------------------------------------------
+
+struct Row {
+    id: Id,
+    name: String,
+    stage: String,
+    band: &'static str,
+    health: String,
+    arr: String,
+    renewal: String,
+    segment: String,
+}
+
+fn band(score: Option<i32>) -> &'static str {
+    cscx_core::agents::tools::grade(score)
+}
+
+fn health_text(score: Option<i32>) -> String {
+    match score {
+        Some(s) => format!("{s} {}", band(Some(s))),
+        None => "not scored".into(),
+    }
+}
+
+fn money(m: &Option<cscx_store::Money>) -> String {
+    match m {
+        Some(m) => format!(
+            "${}",
+            cscx_core::dashboard::group_thousands(&m.0.round_dp(0).to_string())
+        ),
+        None => "—".into(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct CustomersPage {
+    nav: &'static str,
+    user: String,
+    role: Role,
+    csrf: String,
+    q: String,
+    stage: String,
+    band: String,
+    renewal_within: String,
+    sort: String,
+    mine: bool,
+    stages: Vec<&'static str>,
+    bands: Vec<&'static str>,
+    sorts: Vec<(&'static str, &'static str)>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    error: Option<String>,
+}
+
+async fn customers(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| p.get(k).map(|x| x.trim().to_string()).unwrap_or_default();
+    let (q, stage, band_sel, within, sort_key) = (
+        get("q"),
+        get("stage"),
+        get("band"),
+        get("renewal_within"),
+        get("sort"),
+    );
+    let mine = p.get("mine").is_some_and(|m| m == "1");
+    let mut error = None;
+    let mut f = CustomerFilter {
+        q: (!q.is_empty()).then(|| q.clone()),
+        stage: (!stage.is_empty()).then(|| stage.clone()),
+        csm_id: mine.then_some(v.principal.user_id),
+        ..Default::default()
+    };
+    match band_sel.as_str() {
+        "green" => f.health_min = Some(75),
+        "yellow" => {
+            f.health_min = Some(50);
+            f.health_max = Some(74);
+        }
+        "red" => f.health_max = Some(49),
+        _ => {}
+    }
+    let today = s.app.clock.now().date_naive();
+    if !within.is_empty() {
+        match within.parse::<i64>() {
+            Ok(d) if (1..=3650).contains(&d) => {
+                f.renewal_after = Some(today);
+                f.renewal_before = Some(today + chrono::Duration::days(d));
+            }
+            _ => error = Some("Renews within must be a number of days from 1 to 3650.".to_string()),
+        }
+    }
+    let sort = if sort_key.is_empty() {
+        Sort::default()
+    } else {
+        Sort::parse(&sort_key).unwrap_or_default()
+    };
+    let cursor = p.get("cursor").and_then(|c| decode_cursor(c));
+    let (mut rows, next) = match s
+        .app
+        .portfolio
+        .list_customers(&f, sort, cursor.as_ref(), 50)
+        .await
+    {
+        Ok(x) => x,
+        Err(e) => return failure(e),
+    };
+    if band_sel == "unscored" {
+        rows.retain(|c| c.health_score.is_none());
+    }
+    let next = next.map(|c| {
+        let mut params: Vec<(String, String)> = p
+            .iter()
+            .filter(|(k, _)| k.as_str() != "cursor")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        params.push(("cursor".into(), encode_cursor(&c)));
+        params.sort();
+        format!(
+            "/customers?{}",
+            params
+                .iter()
+                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        )
+    });
+    let rows = rows
+        .into_iter()
+        .map(|c| Row {
+            id: c.id,
+            band: band(c.health_score),
+            health: health_text(c.health_score),
+            arr: money(&c.arr),
+            renewal: c
+                .renewal_date
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "—".into()),
+            segment: c.segment.clone().unwrap_or_else(|| "—".into()),
+            name: c.name,
+            stage: c.stage,
+        })
+        .collect();
+    render(&CustomersPage {
+        nav: "customers",
+        user: v.name(),
+        role: v.principal.role,
+        csrf: v.csrf,
+        q,
+        stage,
+        band: band_sel,
+        renewal_within: within,
+        sort: sort_key,
+        mine,
+        stages: vec!["prospect", "onboarding", "active", "at_risk", "churned"],
+        bands: vec!["green", "yellow", "red", "unscored"],
+        sorts: vec![
+            ("name", "Name"),
+            ("health_score", "Health (lowest first)"),
+            ("-arr", "ARR (highest first)"),
+            ("renewal_date", "Renewal date"),
+            ("-updated_at", "Recently updated"),
+        ],
+        rows,
+        next,
+        error,
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct CustomerPage {
+    nav: &'static str,
+    user: String,
+    role: Role,
+    csrf: String,
+    c: Customer,
+    band: &'static str,
+    health: String,
+    trend: String,
+    arr: String,
+    renewal: String,
+    csm: String,
+    history_chart: String,
+    usage_chart: String,
+    components: Vec<(String, String, String)>,
+    changes: Vec<String>,
+    features: Vec<(String, i64)>,
+    signals: Vec<(String, String, String, String)>,
+    people: Vec<Stakeholder>,
+    contracts: Vec<(String, String, String, String)>,
+    activity: Vec<(String, String, String, String)>,
+}
+
+async fn customer(State(s): State<AppState>, Page(v): Page, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<Id>() else {
+        return (StatusCode::NOT_FOUND, "no such customer").into_response();
+    };
+    match customer_page(&s, v, id).await {
+        Ok(Some(page)) => render(&page),
+        Ok(None) => (StatusCode::NOT_FOUND, "no such customer").into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+async fn customer_page(
+    s: &AppState,
+    v: Visitor,
+    id: Id,
+) -> Result<Option<CustomerPage>, cscx_core::CoreError> {
+    let app = &s.app;
+    let mut conn = app.db.conn().await?;
+    let Some(c) = entity::get::<Customer>(conn.c(), id).await? else {
+        return Ok(None);
+    };
+    let history = cscx_core::intelligence::health_history(app, id, None, 60).await?;
+    let latest = history
+        .first()
+        .and_then(|h| h.components.clone())
+        .unwrap_or(Value::Null);
+    let components = latest["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            (
+                x["key"].as_str().unwrap_or("").to_string(),
+                x["score"].to_string(),
+                x["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let changes = latest["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect();
+    let trend = match (history.first(), history.get(1)) {
+        (Some(a), Some(b)) if a.score > b.score => format!("up from {}", b.score),
+        (Some(a), Some(b)) if a.score < b.score => format!("down from {}", b.score),
+        (Some(_), Some(_)) => "unchanged".into(),
+        _ => String::new(),
+    };
+    let points: Vec<(i64, i32)> = history
+        .iter()
+        .rev()
+        .map(|h| (h.recorded_at.millis(), h.score))
+        .collect();
+    let today = app.clock.now().date_naive();
+    let usage =
+        cscx_store::usage::metrics(conn.c(), id, today - chrono::Duration::days(30), today).await?;
+    let mut features: Vec<(String, i64)> = usage
+        .last()
+        .and_then(|m| m.feature_adoption.as_ref())
+        .and_then(Value::as_object)
+        .map(|f| {
+            f.iter()
+                .map(|(k, v)| (k.clone(), v["users"].as_i64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    features.sort_by_key(|f| std::cmp::Reverse(f.1));
+    features.truncate(8);
+    let signals = cscx_core::intelligence::list_signals(
+        app,
+        &cscx_core::intelligence::SignalFilter {
+            customer_id: Some(id),
+            ..Default::default()
+        },
+        None,
+        20,
+    )
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.signal_type,
+            r.severity,
+            if r.resolved_at.is_some() {
+                "resolved".to_string()
+            } else {
+                "open".to_string()
+            },
+            r.description.or(r.resolution_notes).unwrap_or_default(),
+        )
+    })
+    .collect();
+    let people: Vec<Stakeholder> = entity::list_by(conn.c(), "customer_id", id, None, 200).await?;
+    let contracts: Vec<Contract> = entity::list_by(conn.c(), "customer_id", id, None, 50).await?;
+    let activity: Vec<AgentActivity> = cscx_core::agents::recent_activity(app, id, 10).await?;
+    let csm = match c.csm_id {
+        Some(u) => entity::get::<cscx_store::product::User>(conn.c(), u)
+            .await?
+            .map(|u| u.name.unwrap_or(u.email))
+            .unwrap_or_else(|| "—".into()),
+        None => "unassigned".into(),
+    };
+    Ok(Some(CustomerPage {
+        nav: "customers",
+        user: v.name(),
+        role: v.principal.role,
+        csrf: v.csrf,
+        band: band(c.health_score),
+        health: health_text(c.health_score),
+        trend,
+        arr: money(&c.arr),
+        renewal: c
+            .renewal_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "—".into()),
+        csm,
+        history_chart: charts::line(&points, "Health score over time", 0, 100),
+        usage_chart: charts::usage(&usage),
+        components,
+        changes,
+        features,
+        signals,
+        people,
+        contracts: contracts
+            .into_iter()
+            .map(|k| {
+                (
+                    k.file_name.unwrap_or_else(|| "—".into()),
+                    k.status,
+                    k.contract_term.unwrap_or_else(|| {
+                        format!(
+                            "{} to {}",
+                            k.start_date
+                                .map(|d| d.to_string())
+                                .unwrap_or_else(|| "?".into()),
+                            k.end_date
+                                .map(|d| d.to_string())
+                                .unwrap_or_else(|| "?".into())
+                        )
+                    }),
+                    money(&k.arr),
+                )
+            })
+            .collect(),
+        activity: activity
+            .into_iter()
+            .map(|a| {
+                (
+                    a.started_at.to_rfc3339(),
+                    a.agent_type.unwrap_or_default(),
+                    a.action_type,
+                    a.status,
+                )
+            })
+            .collect(),
+        c,
+    }))
+}
+
+// --- approvals ------------------------------------------------------------------------------
+
+struct PendingView {
+    id: Id,
+    summary: String,
+    action: String,
+    agent: String,
+    required_role: String,
+    expires: String,
+    preview: String,
+    allowed: bool,
+    editable_body: bool,
+    body: String,
+}
+
+struct DecidedView {
+    summary: String,
+    status: String,
+    comment: String,
+    result: String,
+}
+
+#[derive(Template)]
+#[template(path = "approvals.html")]
+struct ApprovalsPage {
+    nav: &'static str,
+    user: String,
+    role: Role,
+    csrf: String,
+    can_decide: bool,
+    pending: Vec<PendingView>,
+    decided: Vec<DecidedView>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+/// The preview as readable lines ("To: …", "Subject: …", the body) rather than JSON.
+fn preview_text(p: &Value) -> String {
+    let Some(obj) = p.as_object() else {
+        return String::new();
+    };
+    let mut lines = Vec::new();
+    for (k, v) in obj {
+        if k == "summary" || k == "body" || v.is_null() || v.as_array().is_some_and(Vec::is_empty) {
+            continue;
+        }
+        let value = match v {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| i.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        lines.push(format!("{}: {value}", k.replace('_', " ")));
+    }
+    if let Some(b) = obj.get("body").and_then(Value::as_str) {
+        lines.push(String::new());
+        lines.push(b.to_string());
+    }
+    lines.join("\n")
+}
+
+async fn approvals_page(
+    s: &AppState,
+    v: Visitor,
+    message: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let f = |status: &str| cscx_core::approvals::ApprovalFilter {
+        status: Some(status.into()),
+        ..Default::default()
+    };
+    let pending = match cscx_core::approvals::list(&s.app, &f("pending"), None, 50).await {
+        Ok(x) => x,
+        Err(e) => return failure(e),
+    };
+    let mut decided = Vec::new();
+    for st in ["executed", "failed", "rejected", "expired"] {
+        match cscx_core::approvals::list(&s.app, &f(st), None, 10).await {
+            Ok(x) => decided.extend(x),
+            Err(e) => return failure(e),
+        }
+    }
+    decided.sort_by_key(|a| std::cmp::Reverse(a.resolved_at));
+    decided.truncate(20);
+    let role = v.principal.role;
+    render(&ApprovalsPage {
+        nav: "approvals",
+        user: v.name(),
+        role,
+        csrf: v.csrf.clone(),
+        can_decide: role >= Role::Csm,
+        pending: pending
+            .into_iter()
+            .map(|a| {
+                let preview = a.preview.clone().unwrap_or(Value::Null);
+                let needed: Role = a.required_role.parse().unwrap_or(Role::Csm);
+                PendingView {
+                    id: a.id,
+                    summary: a.details.clone().unwrap_or_else(|| a.action.clone()),
+                    agent: a.agent_id.clone().unwrap_or_else(|| "—".into()),
+                    required_role: a.required_role.clone(),
+                    expires: a
+                        .expires_at
+                        .map(|e| e.to_rfc3339())
+                        .unwrap_or_else(|| "never".into()),
+                    preview: preview_text(&preview),
+                    allowed: role >= needed,
+                    editable_body: a.action == "send_email",
+                    body: a.action_data["body"].as_str().unwrap_or("").to_string(),
+                    action: a.action,
+                }
+            })
+            .collect(),
+        decided: decided
+            .into_iter()
+            .map(|a| DecidedView {
+                summary: a.details.clone().unwrap_or_else(|| a.action.clone()),
+                status: a.status,
+                comment: a.comment.unwrap_or_default(),
+                result: a
+                    .result
+                    .map(|r| {
+                        r.get("note")
+                            .or(r.get("error"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| "done".into())
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        message,
+        error,
+    })
+}
+
+async fn approvals(State(s): State<AppState>, Page(v): Page) -> Response {
+    approvals_page(&s, v, None, None).await
+}
+
+async fn decide(
+    s: AppState,
+    v: Visitor,
+    id: String,
+    form: HashMap<String, String>,
+    approve: bool,
+) -> Response {
+    if !csrf_ok(&v, &form) {
+        return csrf_refused();
+    }
+    let Ok(id) = id.parse::<Id>() else {
+        return (StatusCode::NOT_FOUND, "no such approval").into_response();
+    };
+    let mut edits = Map::new();
+    if approve {
+        if let Some(body) = form.get("body") {
+            let current = cscx_core::approvals::get(&s.app, id).await.ok();
+            let unchanged = current
+                .as_ref()
+                .and_then(|a| a.action_data["body"].as_str())
+                == Some(body.as_str());
+            if !unchanged && !body.trim().is_empty() {
+                edits.insert("body".into(), Value::String(body.replace("\r\n", "\n")));
+            }
+        }
+    }
+    let d = cscx_core::approvals::Decision {
+        comment: form.get("comment").cloned(),
+        edits: (!edits.is_empty()).then_some(edits),
+    };
+    let result = if approve {
+        cscx_core::approvals::approve(&s.app, &v.principal, id, d).await
+    } else {
+        cscx_core::approvals::reject(&s.app, &v.principal, id, d).await
+    };
+    match result {
+        Ok(a) => {
+            let m = format!("{}: {}.", a.details.unwrap_or(a.action), a.status);
+            approvals_page(&s, v, Some(m), None).await
+        }
+        Err(e) => {
+            let status = match &e {
+                cscx_core::CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+                cscx_core::CoreError::Conflict(_) => StatusCode::CONFLICT,
+                cscx_core::CoreError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                cscx_core::CoreError::NotFound(_) => StatusCode::NOT_FOUND,
+                _ => return failure(e),
+            };
+            let mut r = approvals_page(&s, v, None, Some(e.to_string())).await;
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+async fn approve(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    decide(s, v, id, form, true).await
+}
+
+async fn reject(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    decide(s, v, id, form, false).await
+}
