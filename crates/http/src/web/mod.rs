@@ -3,7 +3,9 @@
 //! CSRF token. These are HTML pages, not API operations, so they live outside the OpenAPI
 //! document.
 
+mod assistant;
 mod charts;
+mod contracts;
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, Request, State};
@@ -34,7 +36,22 @@ pub fn router() -> Router<AppState> {
         .route("/approvals", get(approvals))
         .route("/approvals/{id}/approve", post(approve))
         .route("/approvals/{id}/reject", post(reject))
+        .route("/contracts/upload", get(contracts::upload_page))
+        .route(
+            "/contracts/upload",
+            post(contracts::upload).layer(axum::extract::DefaultBodyLimit::max(26 * 1024 * 1024)),
+        )
+        .route("/contracts/{id}", get(contracts::review))
+        .route("/contracts/{id}/edit", post(contracts::edit))
+        .route("/contracts/{id}/confirm", post(contracts::confirm))
+        .route("/contracts/{id}/reextract", post(contracts::reextract))
+        .route(
+            "/chat",
+            get(assistant::chat_page).post(assistant::chat_post),
+        )
+        .route("/risk-signals", get(assistant::signals))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/chat.js", get(assistant::script))
 }
 
 const CSS: &str = include_str!("app.css");
@@ -51,9 +68,9 @@ async fn stylesheet() -> Response {
 }
 
 /// A signed-in page visitor: the session's principal and CSRF token.
-struct Visitor {
-    principal: Principal,
-    csrf: String,
+pub(super) struct Visitor {
+    pub(super) principal: Principal,
+    pub(super) csrf: String,
 }
 
 impl Visitor {
@@ -66,7 +83,7 @@ impl Visitor {
         Some(Visitor { principal: p, csrf })
     }
 
-    fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         self.principal
             .name
             .clone()
@@ -75,7 +92,7 @@ impl Visitor {
 }
 
 /// Pages need a session; without one they send the visitor to sign in.
-struct Page(Visitor);
+pub(super) struct Page(pub(super) Visitor);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Page {
     type Rejection = Response;
@@ -90,7 +107,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Page {
     }
 }
 
-fn render<T: Template>(t: &T) -> Response {
+pub(super) fn render<T: Template>(t: &T) -> Response {
     match t.render() {
         Ok(html) => {
             let mut r = Html(html).into_response();
@@ -109,18 +126,18 @@ fn render<T: Template>(t: &T) -> Response {
     }
 }
 
-fn failure(e: impl std::fmt::Display) -> Response {
+pub(super) fn failure(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "page failed");
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 
 /// The form's CSRF token matches the session's.
-fn csrf_ok(v: &Visitor, form: &HashMap<String, String>) -> bool {
+pub(super) fn csrf_ok(v: &Visitor, form: &HashMap<String, String>) -> bool {
     let sent = form.get("csrf").map(String::as_str).unwrap_or("");
     !sent.is_empty() && sent == v.csrf
 }
 
-fn csrf_refused() -> Response {
+pub(super) fn csrf_refused() -> Response {
     (
         StatusCode::FORBIDDEN,
         "the form has expired; reload the page and try again",
@@ -416,7 +433,7 @@ async fn customers(
     })
 }
 
-fn urlencode(s: &str) -> String {
+pub(super) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -448,7 +465,7 @@ struct CustomerPage {
     features: Vec<(String, i64)>,
     signals: Vec<(String, String, String, String)>,
     people: Vec<Stakeholder>,
-    contracts: Vec<(String, String, String, String)>,
+    contracts: Vec<(Id, String, String, String, String)>,
     activity: Vec<(String, String, String, String)>,
 }
 
@@ -581,6 +598,7 @@ async fn customer_page(
             .into_iter()
             .map(|k| {
                 (
+                    k.id,
                     k.file_name.unwrap_or_else(|| "—".into()),
                     k.status,
                     k.contract_term.unwrap_or_else(|| {

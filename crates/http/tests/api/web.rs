@@ -268,3 +268,127 @@ async fn decide_an_approval_from_the_inbox() {
         t.finish().await;
     }
 }
+
+/// A multipart form as a browser sends it.
+fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "----cscx-web-test";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n", file.0).as_bytes(),
+    );
+    body.extend_from_slice(file.1);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn upload_review_and_confirm_a_contract_and_ask_the_assistant() {
+    for t in each_backend().await {
+        t.token(Role::Csm).await;
+        let mut b = Browser::new(&t);
+        b.sign_in("csm@test.example").await;
+        let (_, page, _) = b.get("/contracts/upload").await;
+        let token = csrf_of(&page);
+        let doc = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ai/tests/fixtures/saas-order-form.md"
+        ))
+        .unwrap();
+        let (ct, body) = multipart(&[("csrf", &token)], ("order.md", &doc));
+        let r = b
+            .client
+            .post(format!("{}/contracts/upload", t.base))
+            .header("cookie", b.cookie.clone().unwrap())
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let at = r.headers()["location"].to_str().unwrap().to_string();
+        let (_, parsing, _) = b.get(&at).await;
+        assert!(
+            parsing.contains("http-equiv=\"refresh\""),
+            "refreshes while parsing"
+        );
+        t.app.drain_jobs(1).await.unwrap();
+        let (_, review, _) = b.get(&at).await;
+        assert!(review.contains("Beta Logistics LLC"), "{review}");
+        assert!(
+            review.contains(r#"<mark id="ev-"#),
+            "evidence is highlighted in the document"
+        );
+        assert!(
+            review.contains("href=\"#ev-"),
+            "each term links to its evidence"
+        );
+
+        // Correct the ARR, then confirm.
+        let token = csrf_of(&review);
+        let id = at.trim_start_matches("/contracts/");
+        let (s, _, to) = b
+            .post(
+                &format!("/contracts/{id}/edit"),
+                &[
+                    ("csrf", &token),
+                    ("company_name", "Beta Logistics LLC"),
+                    ("arr", "71000"),
+                    ("start_date", "2025-03-01"),
+                    ("end_date", "2028-03-01"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{to:?}");
+        let c = t
+            .app
+            .portfolio
+            .get_contract(id.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(c.arr.unwrap().0.to_string(), "71000");
+        assert_eq!(
+            c.parsed_data.unwrap()["corrections"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "only the changed field is a correction"
+        );
+        let (s, _, to) = b
+            .post(&format!("/contracts/{id}/confirm"), &[("csrf", &token)])
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (_, done, _) = b.get(to.as_deref().unwrap()).await;
+        assert!(done.contains("Confirmed:"), "{done}");
+        assert!(done.contains("Status <strong>active</strong>"));
+
+        // The assistant without JavaScript answers in full.
+        let (_, chat, _) = b.get("/chat").await;
+        let token = csrf_of(&chat);
+        let (s, answer, _) = b
+            .post(
+                "/chat",
+                &[
+                    ("csrf", &token),
+                    ("message", "Tell me about Beta Logistics"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            answer.contains("Beta Logistics LLC: stage onboarding"),
+            "{answer}"
+        );
+
+        let (s, signals, _) = b.get("/risk-signals?status=any").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(signals.contains("<h1>Risk signals</h1>"));
+        t.finish().await;
+    }
+}

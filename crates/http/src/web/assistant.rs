@@ -1,0 +1,185 @@
+//! The agent chat: streamed over SSE by a small script, or, without JavaScript, a form post
+//! answered in full. Risk signals across the portfolio.
+
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+use cscx_core::agents;
+use cscx_domain::Role;
+use cscx_store::model::Customer;
+use cscx_store::{entity, Id};
+
+use super::{csrf_ok, csrf_refused, failure, render, Page, Visitor};
+use crate::state::AppState;
+
+const CHAT_JS: &str = include_str!("chat.js");
+
+pub(super) async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CHAT_JS,
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "chat.html")]
+struct ChatPage {
+    nav: &'static str,
+    user: String,
+    role: Role,
+    csrf: String,
+    session: String,
+    customer: Option<(Id, String)>,
+    exchange: Vec<(String, String)>,
+}
+
+async fn customer_of(s: &AppState, id: Option<&String>) -> Option<(Id, String)> {
+    let id: Id = id?.parse().ok()?;
+    let mut c = s.app.db.conn().await.ok()?;
+    entity::get::<Customer>(c.c(), id)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| (c.id, c.name))
+}
+
+async fn page(
+    s: &AppState,
+    v: Visitor,
+    customer: Option<(Id, String)>,
+    exchange: Vec<(String, String)>,
+) -> Response {
+    if v.principal.role < Role::Csm {
+        return (StatusCode::FORBIDDEN, "viewers cannot use the assistant").into_response();
+    }
+    let session =
+        match agents::create_session(&s.app, &v.principal, customer.as_ref().map(|c| c.0)).await {
+            Ok(x) => x,
+            Err(e) => return failure(e),
+        };
+    render(&ChatPage {
+        nav: "chat",
+        user: v.name(),
+        role: v.principal.role,
+        csrf: v.csrf,
+        session: session.id.to_string(),
+        customer,
+        exchange,
+    })
+}
+
+pub(super) async fn chat_page(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let customer = customer_of(&s, q.get("customer_id")).await;
+    page(&s, v, customer, vec![]).await
+}
+
+/// Without JavaScript: the whole answer at once.
+pub(super) async fn chat_post(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&v, &form) {
+        return csrf_refused();
+    }
+    let customer = customer_of(&s, form.get("customer_id")).await;
+    let message = form.get("message").cloned().unwrap_or_default();
+    let reply = match agents::chat(
+        &s.app,
+        &v.principal,
+        &message,
+        customer.as_ref().map(|c| c.0),
+        None,
+    )
+    .await
+    {
+        Ok(o) => o.content,
+        Err(e) => e.to_string(),
+    };
+    page(
+        &s,
+        v,
+        customer,
+        vec![("You".into(), message), ("Agent".into(), reply)],
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "signals.html")]
+struct SignalsPage {
+    nav: &'static str,
+    user: String,
+    role: Role,
+    csrf: String,
+    severity: String,
+    status: String,
+    severities: Vec<&'static str>,
+    statuses: Vec<&'static str>,
+    rows: Vec<(Id, String, String, String, String, String)>,
+}
+
+pub(super) async fn signals(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let severity = q.get("severity").cloned().unwrap_or_default();
+    let status = q.get("status").cloned().unwrap_or_else(|| "open".into());
+    let f = cscx_core::intelligence::SignalFilter {
+        severity: (!severity.is_empty()).then(|| severity.clone()),
+        status: (status != "any").then(|| status.clone()),
+        ..Default::default()
+    };
+    let list = match cscx_core::intelligence::list_signals(&s.app, &f, None, 100).await {
+        Ok(x) => x,
+        Err(e) => return failure(e),
+    };
+    let mut names: HashMap<Id, String> = HashMap::new();
+    let mut rows = Vec::new();
+    for r in list {
+        if !names.contains_key(&r.customer_id) {
+            let mut c = match s.app.db.conn().await {
+                Ok(c) => c,
+                Err(e) => return failure(e),
+            };
+            let n = entity::get::<Customer>(c.c(), r.customer_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|c| c.name)
+                .unwrap_or_default();
+            names.insert(r.customer_id, n);
+        }
+        rows.push((
+            r.customer_id,
+            names[&r.customer_id].clone(),
+            r.signal_type,
+            r.severity,
+            r.detected_at.to_rfc3339(),
+            r.description.unwrap_or_default(),
+        ));
+    }
+    render(&SignalsPage {
+        nav: "signals",
+        user: v.name(),
+        role: v.principal.role,
+        csrf: v.csrf,
+        severity,
+        status,
+        severities: vec!["low", "medium", "high", "critical"],
+        statuses: vec!["open", "resolved", "any"],
+        rows,
+    })
+}
