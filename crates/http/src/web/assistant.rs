@@ -149,7 +149,7 @@ pub(super) async fn signals(
     let mut names: HashMap<Id, String> = HashMap::new();
     let mut rows = Vec::new();
     for r in list {
-        if !names.contains_key(&r.customer_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(r.customer_id) {
             let mut c = match s.app.db.conn().await {
                 Ok(c) => c,
                 Err(e) => return failure(e),
@@ -160,7 +160,7 @@ pub(super) async fn signals(
                 .flatten()
                 .map(|c| c.name)
                 .unwrap_or_default();
-            names.insert(r.customer_id, n);
+            slot.insert(n);
         }
         rows.push((
             r.customer_id,
