@@ -302,6 +302,12 @@ fn pdf_text(bytes: &[u8], limits: Limits) -> Result<(String, usize), DocumentErr
     if encrypted && pages.iter().all(|p| p.trim().is_empty()) {
         return Err(DocumentError::Encrypted);
     }
+    // pdf-extract can report an empty leading "page" before the first real one; page numbers
+    // in evidence must match the document's.
+    let mut pages = pages;
+    while pages.len() > page_count && pages.first().is_some_and(|p| p.trim().is_empty()) {
+        pages.remove(0);
+    }
     let count = pages.len().max(page_count);
     let text = pages
         .iter()

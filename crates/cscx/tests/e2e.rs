@@ -476,3 +476,251 @@ async fn two_servers_on_one_postgresql_behave_as_one() {
     assert!(b.stop().success());
     pg.finish().await;
 }
+
+/// A minimal WebDriver client (W3C protocol over HTTP) for Debian's chromedriver.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    driver: Child,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"]}}}});
+        let v: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        Some(Browser {
+            http,
+            base,
+            session,
+            driver,
+        })
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut rb = self.http.request(method, url);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let v: Value = rb.send().await.unwrap().json().await.unwrap();
+        v["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        for _ in 0..50 {
+            let v = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(id) = v[ELEMENT].as_str() {
+                return id.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no element {css}: {}", self.source().await);
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn source(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Waits until the page shows `text` (pages that refresh or stream get time to do so).
+    async fn wait_for(&self, text: &str) -> String {
+        for _ in 0..200 {
+            let s = self.source().await;
+            if s.contains(text) {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never showed {text:?}: {}", self.source().await);
+    }
+
+    /// Saves a PNG of the page under `target/screenshots` (and `docs/screenshots` when
+    /// `CSCX_UPDATE_SCREENSHOTS` is set).
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or(""))
+            .unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut dirs = vec![root.join("target/screenshots")];
+        if std::env::var_os("CSCX_UPDATE_SCREENSHOTS").is_some() {
+            dirs.push(root.join("docs/screenshots"));
+        }
+        for d in dirs {
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(format!("{name}.png")), &png).unwrap();
+        }
+    }
+
+    async fn quit(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The workspace in a real headless browser: sign in, filter the portfolio, open a customer 360,
+/// upload and confirm a contract, chat with the agent (streamed), approve from the inbox.
+#[tokio::test]
+async fn the_workspace_in_a_headless_browser() {
+    let Some(b) = Browser::start().await else {
+        eprintln!(
+            "notice: chromedriver not found; skipping the browser test (.ci/run installs it)"
+        );
+        return;
+    };
+    let dir = TempDir::new("cscx-browser");
+    let data = dir.path().join("data");
+    run(cscx(&data, None, &["demo", "seed"]), None);
+    run(
+        cscx(
+            &data,
+            None,
+            &[
+                "user",
+                "create",
+                "--email",
+                "csm@browser.example",
+                "--role",
+                "manager",
+                "--name",
+                "Casey CSM",
+                "--password-stdin",
+            ],
+        ),
+        Some("a long browser password\n"),
+    );
+    let server = Server::start(&data, None);
+    let base = server.base.clone();
+
+    b.go(&format!("{base}/")).await;
+    b.wait_for("Sign in to CSCX").await;
+    b.type_into("#email", "csm@browser.example").await;
+    b.type_into("#password", "a long browser password").await;
+    b.click("button[type=submit]").await;
+    b.wait_for("Total ARR").await;
+    b.screenshot("portfolio").await;
+
+    b.go(&format!("{base}/customers")).await;
+    b.wait_for("<h1>Customers</h1>").await;
+    b.click("#band option[value=red]").await;
+    b.click("form.filters button").await;
+    let list = b.wait_for(r#"<option value="red" selected"#).await;
+    assert!(list.contains("class=\"band red\"") || list.contains("No customers match"));
+    b.go(&format!("{base}/customers?sort=health_score")).await;
+    b.wait_for("<tbody>").await;
+    b.screenshot("customers").await;
+    b.click("tbody tr td a").await;
+    let c360 = b.wait_for("Health history").await;
+    assert!(c360.contains("Stakeholders"));
+    b.screenshot("customer-360").await;
+
+    b.go(&format!("{base}/contracts/upload")).await;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ai/tests/fixtures/msa-with-order-schedule.pdf");
+    b.type_into("#file", fixture.canonicalize().unwrap().to_str().unwrap())
+        .await;
+    b.click("form[action=\"/contracts/upload\"] button").await;
+    b.wait_for("Status <strong>parsed</strong>").await;
+    b.wait_for("<mark id=\"ev-").await;
+    b.screenshot("contract-review").await;
+    b.click("form[action$=confirm] button").await;
+    b.wait_for("Confirmed:").await;
+
+    b.go(&format!("{base}/chat")).await;
+    b.type_into(
+        "#message",
+        "Draft a thank-you email to Contoso Health Systems",
+    )
+    .await;
+    b.click("#ask button").await;
+    b.wait_for("Approval needed").await;
+    b.screenshot("assistant").await;
+
+    b.go(&format!("{base}/approvals")).await;
+    b.wait_for("Waiting for a decision").await;
+    b.screenshot("approvals").await;
+    b.click("article form[action$=approve] button").await;
+    b.wait_for("executed").await;
+
+    b.quit().await;
+    assert!(server.stop().success());
+}

@@ -46,7 +46,10 @@ pub fn answer(tool: &str, r: &Value) -> String {
         return format!("I could not complete {}: {e}", tool.replace('_', " "));
     }
     if r.get("approval_id").is_some() {
-        let summary = r["preview"]["summary"].as_str().unwrap_or("The action");
+        let summary = r["preview"]["summary"]
+            .as_str()
+            .unwrap_or("The action")
+            .trim_end_matches('.');
         return match r["status"].as_str() {
             Some("executed") => format!("{summary}: done (approved by policy). {}", s(&r["outcome"])),
             Some("failed") => format!("{summary}: approved by policy but failed: {}", s(&r["outcome"])),

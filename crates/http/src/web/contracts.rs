@@ -173,6 +173,17 @@ struct ReviewPage {
     error: Option<String>,
 }
 
+/// "1 year", "90 days".
+fn span_text(v: &Value) -> String {
+    let n = v["count"].as_u64().unwrap_or(0);
+    let unit = v["unit"].as_str().unwrap_or("");
+    if n == 1 {
+        format!("1 {}", unit.trim_end_matches('s'))
+    } else {
+        format!("{n} {unit}")
+    }
+}
+
 /// A fact's value as the reviewer reads it.
 fn show(v: &Value) -> String {
     match v {
