@@ -189,9 +189,7 @@ fn show(v: &Value) -> String {
     match v {
         Value::Null => "not stated".into(),
         Value::String(s) => s.clone(),
-        Value::Object(o) if o.contains_key("count") => {
-            format!("{} {}", o["count"], o["unit"].as_str().unwrap_or(""))
-        }
+        Value::Object(_) if v.get("count").is_some() => span_text(v),
         Value::Object(o) if o.contains_key("auto_renew") => format!(
             "{}{}",
             if o["auto_renew"].as_bool() == Some(true) {
@@ -201,11 +199,7 @@ fn show(v: &Value) -> String {
             },
             o.get("renewal_term")
                 .filter(|t| !t.is_null())
-                .map(|t| format!(
-                    ", {} {} terms",
-                    t["count"],
-                    t["unit"].as_str().unwrap_or("")
-                ))
+                .map(|t| format!(", {} terms", span_text(t)))
                 .unwrap_or_default()
         ),
         Value::Object(o) if o.contains_key("item") => format!(
