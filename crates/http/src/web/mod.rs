@@ -6,6 +6,7 @@
 mod assistant;
 mod charts;
 mod contracts;
+mod forms;
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, Request, State};
@@ -32,7 +33,19 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/customers", get(customers))
+        .route(
+            "/customers/new",
+            get(forms::new_customer).post(forms::create_customer),
+        )
         .route("/customers/{id}", get(customer))
+        .route(
+            "/customers/{id}/edit",
+            get(forms::edit_customer).post(forms::update_customer),
+        )
+        .route("/admin", get(forms::admin))
+        .route("/admin/users", post(forms::create_user))
+        .route("/admin/tokens", post(forms::create_token))
+        .route("/admin/tokens/{id}/revoke", post(forms::revoke_token))
         .route("/approvals", get(approvals))
         .route("/approvals/{id}/approve", post(approve))
         .route("/approvals/{id}/reject", post(reject))

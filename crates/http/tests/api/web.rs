@@ -392,3 +392,169 @@ async fn upload_review_and_confirm_a_contract_and_ask_the_assistant() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn customer_forms_and_admin_pages() {
+    for t in each_backend().await {
+        t.token(Role::Csm).await;
+        t.token(Role::Viewer).await;
+        let mut b = Browser::new(&t);
+        b.sign_in("csm@test.example").await;
+        let (_, form, _) = b.get("/customers/new").await;
+        let token = csrf_of(&form);
+        // Bad input: the API's rules and messages, the typed values kept, nothing stored.
+        let (s, page, _) = b
+            .post(
+                "/customers/new",
+                &[
+                    ("csrf", &token),
+                    ("name", "Hostile <b>Co</b>"),
+                    ("stage", "active"),
+                    ("arr", "-5"),
+                    ("renewal_date", "2026-02-30"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.contains(r#"id="renewal_date-err""#) && page.contains(r#"aria-invalid="true""#),
+            "{page}"
+        );
+        assert!(page.contains(r#"value="-5""#), "what was typed is kept");
+        let (s, page, _) = b
+            .post(
+                "/customers/new",
+                &[
+                    ("csrf", &token),
+                    ("name", "Hostile <b>Co</b>"),
+                    ("stage", "active"),
+                    ("arr", "-5"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains(r#"id="arr-err""#), "{page}");
+        assert!(
+            page.contains("Hostile &#60;b&#62;Co&#60;/b&#62;")
+                || page.contains("Hostile &lt;b&gt;Co&lt;/b&gt;"),
+            "kept and escaped"
+        );
+        let (_, list) = t.get("/api/v1/customers").await;
+        assert_eq!(list["data"].as_array().unwrap().len(), 0);
+
+        let (s, _, to) = b
+            .post(
+                "/customers/new",
+                &[
+                    ("csrf", &token),
+                    ("name", "Formed Co"),
+                    ("stage", "onboarding"),
+                    ("arr", "12,500"),
+                    ("segment", "smb"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let id = to.unwrap().trim_start_matches("/customers/").to_string();
+        let (_, c) = t.get(&format!("/api/v1/customers/{id}")).await;
+        assert_eq!(c["arr"].to_string(), "12500");
+        // Edit: clearing a field clears it.
+        let (s, _, _) = b
+            .post(
+                &format!("/customers/{id}/edit"),
+                &[
+                    ("csrf", &token),
+                    ("name", "Formed Co"),
+                    ("stage", "active"),
+                    ("arr", "12500"),
+                    ("segment", ""),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (_, c) = t.get(&format!("/api/v1/customers/{id}")).await;
+        assert_eq!(c["stage"], "active");
+        assert!(c["segment"].is_null());
+
+        // Viewers get no edit controls and cannot post; non-admins cannot open the admin page.
+        let mut viewer = Browser::new(&t);
+        viewer.sign_in("viewer@test.example").await;
+        let (_, c360, _) = viewer.get(&format!("/customers/{id}")).await;
+        assert!(!c360.contains("/edit\""), "no edit link for viewers");
+        let (s, _, _) = viewer.get("/customers/new").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _, _) = b.get("/admin").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // Admins add users and tokens; a token's secret is shown once, and it can be revoked.
+        let mut admin = Browser::new(&t);
+        t.app
+            .auth
+            .create_user(
+                "root@test.example",
+                None,
+                Role::Admin,
+                Some("a long enough password"),
+            )
+            .await
+            .unwrap();
+        admin.sign_in("root@test.example").await;
+        let (s, page, _) = admin.get("/admin").await;
+        assert_eq!(s, StatusCode::OK);
+        let token = csrf_of(&page);
+        let (s, page, _) = admin
+            .post(
+                "/admin/users",
+                &[
+                    ("csrf", &token),
+                    ("email", "new@test.example"),
+                    ("role", "csm"),
+                    ("password", "another long password"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert!(page.contains("Added new@test.example as csm"));
+        let (s, page, _) = admin
+            .post(
+                "/admin/tokens",
+                &[
+                    ("csrf", &token),
+                    ("email", "new@test.example"),
+                    ("name", "etl"),
+                    ("scope", "ingest"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let secret = page
+            .split("<code>")
+            .nth(1)
+            .unwrap()
+            .split("</code>")
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(secret.starts_with("cscx_"), "{secret}");
+        let (_, again, _) = admin.get("/admin").await;
+        assert!(!again.contains(&secret), "the secret is shown only once");
+        let row = again
+            .split("<td>etl</td>")
+            .nth(1)
+            .expect("the etl token row");
+        let tid = row
+            .split("/admin/tokens/")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let (s, page, _) = admin
+            .post(&format!("/admin/tokens/{tid}/revoke"), &[("csrf", &token)])
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("Revoked etl"));
+        t.finish().await;
+    }
+}
