@@ -16,16 +16,25 @@ use super::{csrf_ok, csrf_refused, failure, render, Page, Visitor};
 use crate::state::AppState;
 
 const CHAT_JS: &str = include_str!("chat.js");
+const UPLOAD_JS: &str = include_str!("upload.js");
 
-pub(super) async fn script() -> Response {
+fn javascript(body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        CHAT_JS,
+        body,
     )
         .into_response()
+}
+
+pub(super) async fn script() -> Response {
+    javascript(CHAT_JS)
+}
+
+pub(super) async fn upload_script() -> Response {
+    javascript(UPLOAD_JS)
 }
 
 #[derive(Template)]

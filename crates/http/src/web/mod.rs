@@ -42,6 +42,8 @@ pub fn router() -> Router<AppState> {
             "/customers/{id}/edit",
             get(forms::edit_customer).post(forms::update_customer),
         )
+        .route("/customers/{id}/stakeholders", post(add_stakeholder))
+        .route("/stakeholders/{id}/edit", post(edit_stakeholder))
         .route("/admin", get(forms::admin))
         .route("/admin/users", post(forms::create_user))
         .route("/admin/tokens", post(forms::create_token))
@@ -65,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .route("/risk-signals", get(assistant::signals))
         .route("/static/app.css", get(stylesheet))
         .route("/static/chat.js", get(assistant::script))
+        .route("/static/upload.js", get(assistant::upload_script))
 }
 
 const CSS: &str = include_str!("app.css");
@@ -480,6 +483,12 @@ struct CustomerPage {
     people: Vec<Stakeholder>,
     contracts: Vec<(Id, String, String, String, String)>,
     activity: Vec<(String, String, String, String)>,
+    can_edit: bool,
+    sentiments: Vec<&'static str>,
+    stake_error: Option<String>,
+    stake_name: String,
+    stake_role: String,
+    stake_email: String,
 }
 
 async fn customer(State(s): State<AppState>, Page(v): Page, Path(id): Path<String>) -> Response {
@@ -640,8 +649,108 @@ async fn customer_page(
                 )
             })
             .collect(),
+        can_edit: v.principal.role >= Role::Csm,
+        sentiments: cscx_domain::validate::SENTIMENTS.to_vec(),
+        stake_error: None,
+        stake_name: String::new(),
+        stake_role: String::new(),
+        stake_email: String::new(),
         c,
     }))
+}
+
+/// Adds a stakeholder from the customer 360; on error the page comes back with the message and
+/// what was typed.
+async fn add_stakeholder(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&v, &form) {
+        return csrf_refused();
+    }
+    if v.principal.role < Role::Csm {
+        return (StatusCode::FORBIDDEN, "viewers cannot change stakeholders").into_response();
+    }
+    let Ok(id) = id.parse::<Id>() else {
+        return (StatusCode::NOT_FOUND, "no such customer").into_response();
+    };
+    let get = |k: &str| {
+        form.get(k)
+            .map(|x| x.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut body = Map::new();
+    body.insert("name".into(), Value::String(get("name")));
+    for k in ["role", "email"] {
+        if !get(k).is_empty() {
+            body.insert(k.into(), Value::String(get(k)));
+        }
+    }
+    body.insert("is_primary".into(), Value::Bool(get("is_primary") == "1"));
+    match s
+        .app
+        .portfolio
+        .create_stakeholder(id, &Value::Object(body))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/customers/{id}#sh")).into_response(),
+        Err(e) => {
+            let (name, role, email) = (get("name"), get("role"), get("email"));
+            match customer_page(&s, v, id).await {
+                Ok(Some(mut page)) => {
+                    page.stake_error = Some(e.to_string());
+                    page.stake_name = name;
+                    page.stake_role = role;
+                    page.stake_email = email;
+                    let mut r = render(&page);
+                    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                    r
+                }
+                Ok(None) => (StatusCode::NOT_FOUND, "no such customer").into_response(),
+                Err(e) => failure(e),
+            }
+        }
+    }
+}
+
+/// Sentiment and primary flag from the stakeholder table.
+async fn edit_stakeholder(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&v, &form) {
+        return csrf_refused();
+    }
+    if v.principal.role < Role::Csm {
+        return (StatusCode::FORBIDDEN, "viewers cannot change stakeholders").into_response();
+    }
+    let Ok(id) = id.parse::<Id>() else {
+        return (StatusCode::NOT_FOUND, "no such stakeholder").into_response();
+    };
+    let mut body = Map::new();
+    if let Some(sentiment) = form.get("sentiment") {
+        body.insert("sentiment".into(), Value::String(sentiment.clone()));
+    }
+    body.insert(
+        "is_primary".into(),
+        Value::Bool(form.get("is_primary").is_some_and(|x| x == "1")),
+    );
+    match s
+        .app
+        .portfolio
+        .update_stakeholder(id, &Value::Object(body))
+        .await
+    {
+        Ok(st) => Redirect::to(&format!("/customers/{}#sh", st.customer_id)).into_response(),
+        Err(cscx_core::CoreError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, "no such stakeholder").into_response()
+        }
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+    }
 }
 
 // --- approvals ------------------------------------------------------------------------------

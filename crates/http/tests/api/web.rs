@@ -558,3 +558,60 @@ async fn customer_forms_and_admin_pages() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn stakeholders_from_the_customer_360() {
+    for t in each_backend().await {
+        let c = t.customer(json!({"name": "People Co"})).await;
+        let id = c["id"].as_str().unwrap().to_string();
+        t.token(Role::Csm).await;
+        let mut b = Browser::new(&t);
+        b.sign_in("csm@test.example").await;
+        let (_, page, _) = b.get(&format!("/customers/{id}")).await;
+        let token = csrf_of(&page);
+        let (s, page, _) = b
+            .post(
+                &format!("/customers/{id}/stakeholders"),
+                &[
+                    ("csrf", &token),
+                    ("name", "Ana Silva"),
+                    ("email", "not-an-email"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.contains("email") && page.contains(r#"value="Ana Silva""#),
+            "error shown, input kept"
+        );
+        let (s, _, _) = b
+            .post(
+                &format!("/customers/{id}/stakeholders"),
+                &[
+                    ("csrf", &token),
+                    ("name", "Ana Silva"),
+                    ("email", "ana@people.example"),
+                    ("is_primary", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (_, list) = t.get(&format!("/api/v1/customers/{id}/stakeholders")).await;
+        let sid = list["data"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(list["data"][0]["is_primary"], true);
+        let (s, _, _) = b
+            .post(
+                &format!("/stakeholders/{sid}/edit"),
+                &[("csrf", &token), ("sentiment", "negative")],
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (_, list) = t.get(&format!("/api/v1/customers/{id}/stakeholders")).await;
+        assert_eq!(list["data"][0]["sentiment"], "negative");
+        assert_eq!(
+            list["data"][0]["is_primary"], false,
+            "unticking primary clears it"
+        );
+        t.finish().await;
+    }
+}
