@@ -752,6 +752,24 @@ pub async fn send_message(
         let _ = sink.send(AgentEvent::Error {
             message: e.to_string(),
         });
+        // The failure is the answer on record, so a retried message gets it instead of waiting
+        // for an answer that will not come.
+        let m = AgentMessage {
+            id: Id::new(),
+            session_id,
+            agent_id: None,
+            role: "assistant".into(),
+            content: format!("I could not answer: {e}"),
+            thinking: false,
+            requires_approval: false,
+            deployed_agent: None,
+            tool_calls: None,
+            metadata: json!({ "error": true }),
+            created_at: app.now(),
+            client_message_id: None,
+        };
+        let mut c = app.db.conn().await?;
+        entity::insert(c.c(), &m).await?;
     }
     outcome
 }

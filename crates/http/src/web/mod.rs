@@ -324,6 +324,11 @@ struct CustomersPage {
     renewal_within: String,
     sort: String,
     mine: bool,
+    segment: String,
+    csm: String,
+    csms: Vec<(String, String)>,
+    /// Column headers; sortable ones link to the list sorted by them.
+    headers: Vec<(&'static str, Option<String>)>,
     stages: Vec<&'static str>,
     bands: Vec<&'static str>,
     sorts: Vec<(&'static str, &'static str)>,
@@ -346,11 +351,17 @@ async fn customers(
         get("sort"),
     );
     let mine = p.get("mine").is_some_and(|m| m == "1");
+    let (segment, csm) = (get("segment"), get("csm"));
     let mut error = None;
     let mut f = CustomerFilter {
         q: (!q.is_empty()).then(|| q.clone()),
         stage: (!stage.is_empty()).then(|| stage.clone()),
-        csm_id: mine.then_some(v.principal.user_id),
+        csm_id: if mine {
+            Some(v.principal.user_id)
+        } else {
+            csm.parse().ok()
+        },
+        segment: (!segment.is_empty()).then(|| segment.clone()),
         ..Default::default()
     };
     match band_sel.as_str() {
@@ -423,8 +434,46 @@ async fn customers(
             stage: c.stage,
         })
         .collect();
+    let csms = match s.app.users.list(None, 500).await {
+        Ok(users) => users
+            .into_iter()
+            .filter(|u| !u.disabled && u.role != "viewer")
+            .map(|u| (u.id.to_string(), u.name.unwrap_or(u.email)))
+            .collect(),
+        Err(e) => return failure(e),
+    };
+    // Sorting by a column keeps the filters and starts from the first page.
+    let sort_link = |key: &str| {
+        let mut params: Vec<(String, String)> = p
+            .iter()
+            .filter(|(k, _)| k.as_str() != "cursor" && k.as_str() != "sort")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        params.push(("sort".into(), key.into()));
+        params.sort();
+        Some(format!(
+            "/customers?{}",
+            params
+                .iter()
+                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        ))
+    };
+    let headers = vec![
+        ("Name", sort_link("name")),
+        ("Stage", None),
+        ("Health", sort_link("health_score")),
+        ("ARR", sort_link("-arr")),
+        ("Renewal", sort_link("renewal_date")),
+        ("Segment", None),
+    ];
     render(&CustomersPage {
         nav: "customers",
+        segment,
+        csm,
+        csms,
+        headers,
         user: v.name(),
         role: v.principal.role,
         csrf: v.csrf,
@@ -482,6 +531,7 @@ struct CustomerPage {
     signals: Vec<(String, String, String, String)>,
     people: Vec<Stakeholder>,
     contracts: Vec<(Id, String, String, String, String)>,
+    entitlements: Vec<(String, String, String, String)>,
     activity: Vec<(String, String, String, String)>,
     can_edit: bool,
     sentiments: Vec<&'static str>,
@@ -587,6 +637,21 @@ async fn customer_page(
     .collect();
     let people: Vec<Stakeholder> = entity::list_by(conn.c(), "customer_id", id, None, 200).await?;
     let contracts: Vec<Contract> = entity::list_by(conn.c(), "customer_id", id, None, 50).await?;
+    let mut entitlements = Vec::new();
+    for k in contracts.iter().filter(|k| k.status == "active") {
+        let rows: Vec<cscx_store::model::Entitlement> =
+            entity::list_by(conn.c(), "contract_id", k.id, None, 200).await?;
+        entitlements.extend(rows.into_iter().map(|e| {
+            (
+                e.name,
+                e.quantity
+                    .map(|q| format!("{q}{}", e.unit.map(|u| format!(" {u}")).unwrap_or_default()))
+                    .unwrap_or_else(|| "—".into()),
+                money(&e.price),
+                e.category.unwrap_or_default(),
+            )
+        }));
+    }
     let activity: Vec<AgentActivity> = cscx_core::agents::recent_activity(app, id, 10).await?;
     let csm = match c.csm_id {
         Some(u) => entity::get::<cscx_store::product::User>(conn.c(), u)
@@ -649,6 +714,7 @@ async fn customer_page(
                 )
             })
             .collect(),
+        entitlements,
         can_edit: v.principal.role >= Role::Csm,
         sentiments: cscx_domain::validate::SENTIMENTS.to_vec(),
         stake_error: None,

@@ -164,6 +164,13 @@ async fn sign_in_browse_and_escape_hostile_data() {
         assert!(!list.contains("Calm Co"), "the red filter applies");
         let (_, list, _) = b.get("/customers?q=calm").await;
         assert!(list.contains("Calm Co"));
+        assert!(
+            list.contains(r#"<a href="/customers?q=calm&amp;sort=-arr">ARR</a>"#)
+                || list.contains("q=calm&#38;sort=-arr"),
+            "sortable headers keep the filters: {list}"
+        );
+        let (_, list, _) = b.get("/customers?segment=enterprise").await;
+        assert!(!list.contains("Calm Co"), "the segment filter applies");
         let (s, page, _) = b.get("/customers?renewal_within=abc").await;
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("Renews within must be a number"));
@@ -367,6 +374,20 @@ async fn upload_review_and_confirm_a_contract_and_ask_the_assistant() {
         let (_, done, _) = b.get(to.as_deref().unwrap()).await;
         assert!(done.contains("Confirmed:"), "{done}");
         assert!(done.contains("Status <strong>active</strong>"));
+        let customer = done
+            .split("customer <a href=\"/customers/")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let (_, c360, _) = b.get(&format!("/customers/{customer}")).await;
+        assert!(
+            c360.contains("<h3>Entitlements</h3>")
+                && c360.contains("Northwind Platform - Professional"),
+            "{c360}"
+        );
 
         // The assistant without JavaScript answers in full.
         let (_, chat, _) = b.get("/chat").await;
