@@ -140,18 +140,7 @@ pub async fn run_read(
             let rows =
                 cscx_store::usage::metrics(c.c(), cu.id, today - Duration::days(days), today)
                     .await?;
-            let mut features: Vec<(String, i64)> = rows
-                .last()
-                .and_then(|m| m.feature_adoption.as_ref())
-                .and_then(Value::as_object)
-                .map(|f| {
-                    f.iter()
-                        .map(|(k, v)| (k.clone(), v["users"].as_i64().unwrap_or(0)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            features.sort_by_key(|f| std::cmp::Reverse(f.1));
-            features.truncate(5);
+            let features = top_features(rows.last(), 5);
             Ok(json!({
                 "customer": customer_json(&cu), "days": days,
                 "first": rows.first().map(usage_json), "latest": rows.last().map(usage_json),
@@ -294,6 +283,22 @@ pub async fn run_read(
         }
         other => Err(format!("{other} is not a read tool")),
     })
+}
+
+/// The most used features of a day's metrics, by users, most first.
+pub fn top_features(m: Option<&UsageMetric>, n: usize) -> Vec<(String, i64)> {
+    let mut features: Vec<(String, i64)> = m
+        .and_then(|m| m.feature_adoption.as_ref())
+        .and_then(Value::as_object)
+        .map(|f| {
+            f.iter()
+                .map(|(k, v)| (k.clone(), v["users"].as_i64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    features.sort_by_key(|f| std::cmp::Reverse(f.1));
+    features.truncate(n);
+    features
 }
 
 fn usage_json(m: &UsageMetric) -> Value {

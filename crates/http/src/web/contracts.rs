@@ -13,7 +13,7 @@ use cscx_domain::Role;
 use cscx_store::model::Customer;
 use cscx_store::{entity, Id};
 
-use super::{csrf_ok, csrf_refused, failure, render, Page};
+use super::{csrf_ok, csrf_refused, failure, not_found, refuse_write, render, Page};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -238,7 +238,7 @@ pub(super) async fn review(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such contract").into_response();
+        return not_found("contract");
     };
     review_page(&s, v, id, q.get("message").cloned(), None).await
 }
@@ -252,9 +252,7 @@ async fn review_page(
 ) -> Response {
     let c = match s.app.portfolio.get_contract(id).await {
         Ok(c) => c,
-        Err(cscx_core::CoreError::NotFound(_)) => {
-            return (StatusCode::NOT_FOUND, "no such contract").into_response()
-        }
+        Err(cscx_core::CoreError::NotFound(_)) => return not_found("contract"),
         Err(e) => return failure(e),
     };
     let customer = match c.customer_id {
@@ -390,15 +388,12 @@ pub(super) async fn edit(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
+    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
+        return r;
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such contract").into_response();
+        return not_found("contract");
     };
-    if v.principal.role < Role::Csm {
-        return (StatusCode::FORBIDDEN, "viewers cannot change contracts").into_response();
-    }
     let current = match s.app.portfolio.get_contract(id).await {
         Ok(c) => c,
         Err(e) => return failure(e),
@@ -452,15 +447,12 @@ pub(super) async fn confirm(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
+    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
+        return r;
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such contract").into_response();
+        return not_found("contract");
     };
-    if v.principal.role < Role::Csm {
-        return (StatusCode::FORBIDDEN, "viewers cannot confirm contracts").into_response();
-    }
     let options = contracts::ConfirmOptions {
         create_customer: Some(true),
         overwrite_customer: form.get("overwrite_customer").is_some_and(|x| x == "1"),
@@ -495,15 +487,12 @@ pub(super) async fn reextract(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
+    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
+        return r;
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such contract").into_response();
+        return not_found("contract");
     };
-    if v.principal.role < Role::Csm {
-        return (StatusCode::FORBIDDEN, "viewers cannot change contracts").into_response();
-    }
     match contracts::reextract(&s.app, id).await {
         Ok(_) => Redirect::to(&format!("/contracts/{id}")).into_response(),
         Err(e) => review_page(&s, v, id, None, Some(e.to_string())).await,

@@ -13,7 +13,7 @@ use cscx_core::CoreError;
 use cscx_domain::{Role, TokenScope};
 use cscx_store::Id;
 
-use super::{csrf_ok, csrf_refused, failure, render, Page, Visitor};
+use super::{failure, not_found, refuse_write, render, Page, Visitor};
 use crate::state::AppState;
 
 struct FormField {
@@ -138,11 +138,8 @@ pub(super) async fn create_customer(
     Page(v): Page,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
-    }
-    if v.principal.role < Role::Csm {
-        return (StatusCode::FORBIDDEN, "viewers cannot create customers").into_response();
+    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
+        return r;
     }
     match s
         .app
@@ -167,13 +164,11 @@ pub(super) async fn edit_customer(
         return (StatusCode::FORBIDDEN, "viewers cannot edit customers").into_response();
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such customer").into_response();
+        return not_found("customer");
     };
     let c = match s.app.portfolio.get_customer(id).await {
         Ok(c) => c,
-        Err(CoreError::NotFound(_)) => {
-            return (StatusCode::NOT_FOUND, "no such customer").into_response()
-        }
+        Err(CoreError::NotFound(_)) => return not_found("customer"),
         Err(e) => return failure(e),
     };
     let mut values = HashMap::new();
@@ -200,14 +195,11 @@ pub(super) async fn update_customer(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
-    }
-    if v.principal.role < Role::Csm {
-        return (StatusCode::FORBIDDEN, "viewers cannot edit customers").into_response();
+    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
+        return r;
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such customer").into_response();
+        return not_found("customer");
     };
     match s
         .app
@@ -218,9 +210,7 @@ pub(super) async fn update_customer(
         Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
         Err(e) => match field_errors(e) {
             Ok(errors) => customer_form(&v, Some(id), &form, &errors),
-            Err(CoreError::NotFound(_)) => {
-                (StatusCode::NOT_FOUND, "no such customer").into_response()
-            }
+            Err(CoreError::NotFound(_)) => not_found("customer"),
             Err(e) => failure(e),
         },
     }
@@ -329,11 +319,8 @@ pub(super) async fn create_user(
     Page(v): Page,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
-    }
-    if v.principal.role < Role::Admin {
-        return (StatusCode::FORBIDDEN, "only admins manage users").into_response();
+    if let Some(r) = refuse_write(&v, &form, Role::Admin) {
+        return r;
     }
     let get = |k: &str| {
         form.get(k)
@@ -366,11 +353,8 @@ pub(super) async fn create_token(
     Page(v): Page,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
-    }
-    if v.principal.role < Role::Admin {
-        return (StatusCode::FORBIDDEN, "only admins manage tokens").into_response();
+    if let Some(r) = refuse_write(&v, &form, Role::Admin) {
+        return r;
     }
     let scope = if form.get("scope").map(String::as_str) == Some("ingest") {
         TokenScope::Ingest
@@ -405,14 +389,11 @@ pub(super) async fn revoke_token(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
-    }
-    if v.principal.role < Role::Admin {
-        return (StatusCode::FORBIDDEN, "only admins manage tokens").into_response();
+    if let Some(r) = refuse_write(&v, &form, Role::Admin) {
+        return r;
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such token").into_response();
+        return not_found("token");
     };
     match s.app.auth.revoke_token(id).await {
         Ok(t) => admin_page(&s, v, Some(format!("Revoked {}.", t.name)), None, None).await,

@@ -161,6 +161,26 @@ pub(super) fn csrf_refused() -> Response {
         .into_response()
 }
 
+/// A form post from someone with at least `min` and the session's CSRF token; otherwise the
+/// refusal to send back.
+pub(super) fn refuse_write(
+    v: &Visitor,
+    form: &HashMap<String, String>,
+    min: Role,
+) -> Option<Response> {
+    if !csrf_ok(v, form) {
+        return Some(csrf_refused());
+    }
+    if v.principal.role < min {
+        return Some((StatusCode::FORBIDDEN, format!("this needs the {min} role")).into_response());
+    }
+    None
+}
+
+pub(super) fn not_found(what: &str) -> Response {
+    (StatusCode::NOT_FOUND, format!("no such {what}")).into_response()
+}
+
 // --- sign in --------------------------------------------------------------------------------
 
 #[derive(Template)]
@@ -543,11 +563,11 @@ struct CustomerPage {
 
 async fn customer(State(s): State<AppState>, Page(v): Page, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such customer").into_response();
+        return not_found("customer");
     };
     match customer_page(&s, v, id).await {
         Ok(Some(page)) => render(&page),
-        Ok(None) => (StatusCode::NOT_FOUND, "no such customer").into_response(),
+        Ok(None) => not_found("customer"),
         Err(e) => failure(e),
     }
 }
@@ -599,18 +619,7 @@ async fn customer_page(
     let today = app.clock.now().date_naive();
     let usage =
         cscx_store::usage::metrics(conn.c(), id, today - chrono::Duration::days(30), today).await?;
-    let mut features: Vec<(String, i64)> = usage
-        .last()
-        .and_then(|m| m.feature_adoption.as_ref())
-        .and_then(Value::as_object)
-        .map(|f| {
-            f.iter()
-                .map(|(k, v)| (k.clone(), v["users"].as_i64().unwrap_or(0)))
-                .collect()
-        })
-        .unwrap_or_default();
-    features.sort_by_key(|f| std::cmp::Reverse(f.1));
-    features.truncate(8);
+    let features = cscx_core::agents::tools::top_features(usage.last(), 8);
     let signals = cscx_core::intelligence::list_signals(
         app,
         &cscx_core::intelligence::SignalFilter {
@@ -733,14 +742,11 @@ async fn add_stakeholder(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
-    }
-    if v.principal.role < Role::Csm {
-        return (StatusCode::FORBIDDEN, "viewers cannot change stakeholders").into_response();
+    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
+        return r;
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such customer").into_response();
+        return not_found("customer");
     };
     let get = |k: &str| {
         form.get(k)
@@ -774,7 +780,7 @@ async fn add_stakeholder(
                     *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
                     r
                 }
-                Ok(None) => (StatusCode::NOT_FOUND, "no such customer").into_response(),
+                Ok(None) => not_found("customer"),
                 Err(e) => failure(e),
             }
         }
@@ -788,14 +794,11 @@ async fn edit_stakeholder(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&v, &form) {
-        return csrf_refused();
-    }
-    if v.principal.role < Role::Csm {
-        return (StatusCode::FORBIDDEN, "viewers cannot change stakeholders").into_response();
+    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
+        return r;
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such stakeholder").into_response();
+        return not_found("stakeholder");
     };
     let mut body = Map::new();
     if let Some(sentiment) = form.get("sentiment") {
@@ -812,9 +815,7 @@ async fn edit_stakeholder(
         .await
     {
         Ok(st) => Redirect::to(&format!("/customers/{}#sh", st.customer_id)).into_response(),
-        Err(cscx_core::CoreError::NotFound(_)) => {
-            (StatusCode::NOT_FOUND, "no such stakeholder").into_response()
-        }
+        Err(cscx_core::CoreError::NotFound(_)) => not_found("stakeholder"),
         Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
     }
 }
@@ -977,7 +978,7 @@ async fn decide(
         return csrf_refused();
     }
     let Ok(id) = id.parse::<Id>() else {
-        return (StatusCode::NOT_FOUND, "no such approval").into_response();
+        return not_found("approval");
     };
     let mut edits = Map::new();
     if approve {
