@@ -123,7 +123,8 @@ pub async fn upload(app: &App, upload: Upload) -> CoreResult<Contract> {
     let size = upload.bytes.len();
     let file_name = upload.file_name.map(|n| sanitise_file_name(&n));
     let bytes = upload.bytes;
-    let (text, key, sha) = tokio::task::spawn_blocking({
+    // The blob key is the file's SHA-256.
+    let (text, key) = tokio::task::spawn_blocking({
         let file_name = file_name.clone();
         let settings = settings.clone();
         move || -> CoreResult<_> {
@@ -133,7 +134,7 @@ pub async fn upload(app: &App, upload: Upload) -> CoreResult<Contract> {
                 .blobs
                 .put(&bytes)
                 .map_err(|e| CoreError::Internal(format!("storing the file: {e}")))?;
-            Ok((text, key.clone(), key))
+            Ok((text, key))
         }
     })
     .await
@@ -144,7 +145,7 @@ pub async fn upload(app: &App, upload: Upload) -> CoreResult<Contract> {
         "engine": null,
         "document": {
             "kind": text.kind, "pages": text.pages, "chars": text.text.chars().count(),
-            "size": size, "sha256": sha, "content_type": text.kind.content_type(),
+            "size": size, "sha256": key, "content_type": text.kind.content_type(),
         },
         "extraction": null, "proposals": null, "corrections": [], "review": null, "error": null,
     });
