@@ -150,7 +150,10 @@ pub(super) fn dates(src: &Source) -> Dates {
     let initial_term_fact = initial_term(src);
     let initial_term = initial_term_fact.as_ref().map(|f| f.value);
     let end_date = explicit_end_date(src, &all_dates).or_else(|| {
-        let (start, term) = (start_date.as_ref()?, initial_term_fact.as_ref()?);
+        let term = initial_term_fact.as_ref()?;
+        // "the term shall commence on April 1, 1999 and continue for six months": the term
+        // runs from the date it names, which need not be the agreement's date.
+        let start = term_commencement(src, term, &all_dates).or_else(|| start_date.clone())?;
         let end = term.value.add_to(start.value)?;
         let mut evidence = start.evidence.clone();
         evidence.extend(term.evidence.iter().cloned());
@@ -292,6 +295,29 @@ fn initial_term(src: &Source) -> Option<Fact<Span>> {
         }
     }
     None
+}
+
+/// A date in the term's own sentence that the term starts from ("commencing on …").
+fn term_commencement(
+    src: &Source,
+    term: &Fact<Span>,
+    dates: &[super::when::FoundDate],
+) -> Option<Fact<NaiveDate>> {
+    static STARTS: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"(?i)\b(?:commenc\w*|begin\w*|start\w*)\s+(?:on|upon|as\s+of|from)?\s*(?:the\s+)?$")
+    });
+    let text = src.text;
+    // Evidence offsets count characters; the sentence search needs the byte position.
+    let start_char = term.evidence.first()?.start;
+    let at = text.char_indices().nth(start_char).map(|(b, _)| b)?;
+    let sentence = sentence_at(text, at);
+    dates
+        .iter()
+        .filter(|d| d.range.start >= sentence.start && d.range.end <= sentence.end)
+        .find(|d| {
+            STARTS.is_match(&text[floor(text, d.range.start.saturating_sub(40))..d.range.start])
+        })
+        .map(|d| src.fact(d.date, 0.75, d.range.clone()))
 }
 
 /// An end date the contract states: "shall terminate on December 31, 2020", "until ...",
