@@ -89,6 +89,8 @@ pub struct CustomerFilter {
     pub industry: Option<String>,
     pub health_min: Option<i32>,
     pub health_max: Option<i32>,
+    /// Only customers without a health score.
+    pub unscored: bool,
     pub renewal_before: Option<NaiveDate>,
     pub renewal_after: Option<NaiveDate>,
     /// Case-insensitive substring of the name.
@@ -232,6 +234,9 @@ macro_rules! build_list {
         }
         if let Some(v) = filter.health_max {
             $qb.push(" AND health_score <= ").push_bind(v);
+        }
+        if filter.unscored {
+            $qb.push(" AND health_score IS NULL");
         }
         if let Some(v) = filter.renewal_before {
             $qb.push(" AND renewal_date < ").push_bind(v);

@@ -100,6 +100,7 @@ async fn list_customers(
         renewal_before: p.parse("renewal_before", "a date (YYYY-MM-DD)")?,
         renewal_after: p.parse("renewal_after", "a date (YYYY-MM-DD)")?,
         q: p.str("q").map(str::to_owned),
+        unscored: false,
     };
     let sort = match p.str("sort") {
         None => Sort::default(),

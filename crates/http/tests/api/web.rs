@@ -169,6 +169,12 @@ async fn sign_in_browse_and_escape_hostile_data() {
                 || list.contains("q=calm&#38;sort=-arr"),
             "sortable headers keep the filters: {list}"
         );
+        t.customer(json!({"name": "Unscored Co"})).await;
+        let (_, list, _) = b.get("/customers?band=unscored").await;
+        assert!(
+            list.contains("Unscored Co") && !list.contains("Calm Co"),
+            "the filter runs in the query, before paging"
+        );
         let (_, list, _) = b.get("/customers?segment=enterprise").await;
         assert!(!list.contains("Calm Co"), "the segment filter applies");
         let (s, page, _) = b.get("/customers?renewal_within=abc").await;
