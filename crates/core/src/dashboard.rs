@@ -100,24 +100,25 @@ pub async fn summary(app: &App, role: Role) -> CoreResult<Summary> {
             red,
         });
     }
-    let signals: Vec<(Id, String, String, String, Option<String>)> =
-        run!(c.c(), |conn| sqlx::query_as(
-            "SELECT r.customer_id, c.name, r.signal_type, r.severity, r.description
-         FROM risk_signals r JOIN customers c ON c.id = r.customer_id
-         WHERE r.resolved_at IS NULL ORDER BY r.id DESC LIMIT 6"
-        )
-        .fetch_all(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+    let open = crate::intelligence::SignalFilter {
+        status: Some("open".into()),
+        ..Default::default()
+    };
+    let signals = crate::intelligence::list_named_signals(app, &open, None, 6).await?;
+    // Pending approvals whose policy role the viewer holds.
     let roles: Vec<String> = Role::ALL
         .iter()
         .filter(|r| **r <= role)
         .map(|r| r.to_string())
         .collect();
-    let pending: Vec<String> = run!(c.c(), |conn| sqlx::query_scalar(
-        "SELECT required_role FROM approvals WHERE status = 'pending' LIMIT 10000"
+    let pending: i64 = run!(c.c(), |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND required_role IN ($1, $2, $3, $4)"
     )
-    .fetch_all(&mut *conn)
+    .bind(roles.first())
+    .bind(roles.get(1))
+    .bind(roles.get(2))
+    .bind(roles.get(3))
+    .fetch_one(&mut *conn)
     .await)
     .map_err(cscx_store::Error::from)?;
     Ok(Summary {
@@ -131,16 +132,14 @@ pub async fn summary(app: &App, role: Role) -> CoreResult<Summary> {
         renewals,
         signals: signals
             .into_iter()
-            .map(
-                |(customer_id, customer, signal_type, severity, description)| SignalRow {
-                    customer_id,
-                    customer,
-                    signal_type,
-                    severity,
-                    description,
-                },
-            )
+            .map(|n| SignalRow {
+                customer_id: n.signal.customer_id,
+                customer: n.customer_name,
+                signal_type: n.signal.signal_type,
+                severity: n.signal.severity,
+                description: n.signal.description,
+            })
             .collect(),
-        pending_approvals: pending.iter().filter(|r| roles.contains(r)).count() as i64,
+        pending_approvals: pending,
     })
 }

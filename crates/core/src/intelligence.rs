@@ -1139,6 +1139,14 @@ pub struct SignalFilter {
     pub status: Option<String>,
 }
 
+/// A signal with its customer's name, for lists that show both.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NamedSignal {
+    #[sqlx(flatten)]
+    pub signal: RiskSignal,
+    pub customer_name: String,
+}
+
 /// Signals, newest first (keyset on id, descending).
 pub async fn list_signals(
     app: &App,
@@ -1146,14 +1154,29 @@ pub async fn list_signals(
     before: Option<Id>,
     limit: u32,
 ) -> CoreResult<Vec<RiskSignal>> {
+    Ok(list_named_signals(app, f, before, limit)
+        .await?
+        .into_iter()
+        .map(|n| n.signal)
+        .collect())
+}
+
+/// [`list_signals`] with each customer's name, in the same query.
+pub async fn list_named_signals(
+    app: &App,
+    f: &SignalFilter,
+    before: Option<Id>,
+    limit: u32,
+) -> CoreResult<Vec<NamedSignal>> {
     let mut c = app.db.conn().await?;
     let open = f.status.as_deref().map(|s| s == "open");
-    Ok(run!(c.c(), |conn| sqlx::query_as::<_, RiskSignal>(
-        "SELECT * FROM risk_signals WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR severity = $2)
-           AND ($3 IS NULL OR signal_type = $3)
-           AND ($4 IS NULL OR ($4 = TRUE AND resolved_at IS NULL) OR ($4 = FALSE AND resolved_at IS NOT NULL))
-           AND ($5 IS NULL OR id < $5)
-         ORDER BY id DESC LIMIT $6"
+    Ok(run!(c.c(), |conn| sqlx::query_as::<_, NamedSignal>(
+        "SELECT r.*, c.name AS customer_name FROM risk_signals r JOIN customers c ON c.id = r.customer_id
+         WHERE ($1 IS NULL OR r.customer_id = $1) AND ($2 IS NULL OR r.severity = $2)
+           AND ($3 IS NULL OR r.signal_type = $3)
+           AND ($4 IS NULL OR ($4 = TRUE AND r.resolved_at IS NULL) OR ($4 = FALSE AND r.resolved_at IS NOT NULL))
+           AND ($5 IS NULL OR r.id < $5)
+         ORDER BY r.id DESC LIMIT $6"
     )
     .bind(f.customer_id)
     .bind(&f.severity)

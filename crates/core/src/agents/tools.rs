@@ -155,7 +155,7 @@ pub async fn run_read(
                 },
                 None => None,
             };
-            let signals = intelligence::list_signals(
+            let signals = intelligence::list_named_signals(
                 app,
                 &SignalFilter {
                     customer_id: customer.as_ref().map(|c| c.id),
@@ -170,21 +170,10 @@ pub async fn run_read(
                 25,
             )
             .await?;
-            let mut names = std::collections::HashMap::new();
-            let mut c = app.db.conn().await?;
-            for s in &signals {
-                if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(s.customer_id)
-                {
-                    let n = entity::get::<Customer>(c.c(), s.customer_id)
-                        .await?
-                        .map(|c| c.name);
-                    slot.insert(n);
-                }
-            }
             Ok(json!({
                 "customer": customer.as_ref().map(customer_json),
-                "signals": signals.iter().map(|s| json!({
-                    "customer": names.get(&s.customer_id).cloned().flatten(), "signal_type": s.signal_type,
+                "signals": signals.iter().map(|n| (&n.signal, &n.customer_name)).map(|(s, name)| json!({
+                    "customer": name, "signal_type": s.signal_type,
                     "severity": s.severity, "description": s.description, "detected_at": s.detected_at,
                     "auto_detected": s.auto_detected,
                 })).collect::<Vec<_>>(),

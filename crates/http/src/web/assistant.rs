@@ -151,35 +151,24 @@ pub(super) async fn signals(
         status: (status != "any").then(|| status.clone()),
         ..Default::default()
     };
-    let list = match cscx_core::intelligence::list_signals(&s.app, &f, None, 100).await {
+    let list = match cscx_core::intelligence::list_named_signals(&s.app, &f, None, 100).await {
         Ok(x) => x,
         Err(e) => return failure(e),
     };
-    let mut names: HashMap<Id, String> = HashMap::new();
-    let mut rows = Vec::new();
-    for r in list {
-        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(r.customer_id) {
-            let mut c = match s.app.db.conn().await {
-                Ok(c) => c,
-                Err(e) => return failure(e),
-            };
-            let n = entity::get::<Customer>(c.c(), r.customer_id)
-                .await
-                .ok()
-                .flatten()
-                .map(|c| c.name)
-                .unwrap_or_default();
-            slot.insert(n);
-        }
-        rows.push((
-            r.customer_id,
-            names[&r.customer_id].clone(),
-            r.signal_type,
-            r.severity,
-            r.detected_at.to_rfc3339(),
-            r.description.unwrap_or_default(),
-        ));
-    }
+    let rows = list
+        .into_iter()
+        .map(|n| {
+            let r = n.signal;
+            (
+                r.customer_id,
+                n.customer_name,
+                r.signal_type,
+                r.severity,
+                r.detected_at.to_rfc3339(),
+                r.description.unwrap_or_default(),
+            )
+        })
+        .collect();
     render(&SignalsPage {
         nav: "signals",
         user: v.name(),
