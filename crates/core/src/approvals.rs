@@ -63,24 +63,39 @@ pub async fn policy(c: DbConn<'_>, action: &str) -> CoreResult<Policy> {
     })
     .map_err(cscx_store::Error::from)?;
     Ok(match row {
-        Some((role, auto, hours)) => Policy {
-            action: action.to_string(),
-            required_role: role.parse().unwrap_or(Role::Csm),
-            auto_approve: auto,
-            expires_after_hours: hours as i64,
-        },
+        Some((role, auto, hours)) => stored_policy(action, &role, auto, hours),
         None => default_policy(action),
     })
 }
 
-/// Every action tool's policy (stored or default).
+/// Every action tool's policy (stored or default), in one query.
 pub async fn list_policies(app: &App) -> CoreResult<Vec<Policy>> {
-    let mut out = Vec::new();
-    for t in cscx_ai::agent::tools().iter().filter(|t| t.is_action()) {
-        let mut c = app.db.conn().await?;
-        out.push(policy(c.c(), &t.name).await?);
+    let mut c = app.db.conn().await?;
+    let stored: Vec<(String, String, bool, i32)> = run!(c.c(), |conn| {
+        sqlx::query_as(
+            "SELECT action, required_role, auto_approve, expires_after_hours FROM approval_policies",
+        )
+        .fetch_all(&mut *conn)
+        .await
+    })
+    .map_err(cscx_store::Error::from)?;
+    Ok(cscx_ai::agent::tools()
+        .iter()
+        .filter(|t| t.is_action())
+        .map(|t| match stored.iter().find(|(a, ..)| *a == t.name) {
+            Some((_, role, auto, hours)) => stored_policy(&t.name, role, *auto, *hours),
+            None => default_policy(&t.name),
+        })
+        .collect())
+}
+
+fn stored_policy(action: &str, role: &str, auto_approve: bool, hours: i32) -> Policy {
+    Policy {
+        action: action.to_string(),
+        required_role: role.parse().unwrap_or(Role::Csm),
+        auto_approve,
+        expires_after_hours: hours as i64,
     }
-    Ok(out)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -146,6 +161,11 @@ pub async fn set_policy(app: &App, by: Id, action: &str, u: PolicyUpdate) -> Cor
     Ok(p)
 }
 
+/// The job that executes an approved action; keyed by the approval so it is queued once.
+pub fn execute_job(id: Id) -> NewJob {
+    NewJob::new(EXECUTE_JOB, json!({ "approval_id": id })).key(format!("approval:{id}"))
+}
+
 /// Where an action comes from.
 #[derive(Debug, Clone)]
 pub struct Origin {
@@ -196,11 +216,9 @@ pub async fn request(
         result: None,
     };
     entity::insert(c.re(), &approval).await?;
-    let job = NewJob::new(EXECUTE_JOB, json!({ "approval_id": approval.id }))
-        .key(format!("approval:{}", approval.id));
     // Only approved actions have work to do; pending ones get their job when decided.
     if p.auto_approve {
-        enqueue_in(c, &job, now).await?;
+        enqueue_in(c, &execute_job(approval.id), now).await?;
     }
     Ok(approval)
 }
@@ -245,9 +263,7 @@ pub async fn approve(app: &App, who: &Principal, id: Id, d: Decision) -> CoreRes
     a.resolved_at = Some(now);
     a.comment = d.comment.filter(|c| !c.trim().is_empty());
     entity::update(tx.c(), &a).await?;
-    let job =
-        NewJob::new(EXECUTE_JOB, json!({ "approval_id": a.id })).key(format!("approval:{}", a.id));
-    enqueue_in(tx.c(), &job, now).await?;
+    enqueue_in(tx.c(), &execute_job(a.id), now).await?;
     tx.commit().await?;
     // Run it now for a prompt answer; the job above retries if this process dies first.
     if let Err(e) = execute(app, id).await {

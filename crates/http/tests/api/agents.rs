@@ -62,6 +62,15 @@ async fn say(
     (status, sse_events(&text))
 }
 
+/// The `approval_required` event of a turn (the test fails if there is none).
+fn approval_event(events: &[(String, Value)]) -> Value {
+    events
+        .iter()
+        .find(|(e, _)| e == "approval_required")
+        .map(|(_, d)| d.clone())
+        .expect("an approval_required event")
+}
+
 /// A customer with a primary contact, and a session about nothing in particular.
 async fn setup(t: &TestApp) -> (String, String) {
     let c = t
@@ -170,12 +179,7 @@ async fn an_action_waits_for_approval_and_runs_exactly_once() {
             None,
         )
         .await;
-        let approval = events
-            .iter()
-            .find(|(e, _)| e == "approval_required")
-            .expect("approval_required")
-            .1
-            .clone();
+        let approval = approval_event(&events);
         let id = approval["approval_id"].as_str().unwrap().to_string();
         let preview = &approval["preview"];
         assert_eq!(
@@ -264,11 +268,7 @@ async fn an_approval_decided_before_a_crash_is_executed_by_the_job() {
             None,
         )
         .await;
-        let id: cscx_store::Id = events
-            .iter()
-            .find(|(e, _)| e == "approval_required")
-            .unwrap()
-            .1["approval_id"]
+        let id: cscx_store::Id = approval_event(&events)["approval_id"]
             .as_str()
             .unwrap()
             .parse()
@@ -283,11 +283,7 @@ async fn an_approval_decided_before_a_crash_is_executed_by_the_job() {
                 .unwrap();
             a.status = "approved".into();
             cscx_store::entity::update(tx.c(), &a).await.unwrap();
-            let job = cscx_jobs::queue::NewJob::new(
-                cscx_core::approvals::EXECUTE_JOB,
-                json!({"approval_id": id}),
-            )
-            .key(format!("approval:{id}"));
+            let job = cscx_core::approvals::execute_job(id);
             cscx_jobs::queue::enqueue_in(tx.c(), &job, t.app.now())
                 .await
                 .unwrap();
@@ -321,12 +317,7 @@ async fn edits_rejections_roles_policies_and_expiry() {
             None,
         )
         .await;
-        let ap = events
-            .iter()
-            .find(|(e, _)| e == "approval_required")
-            .unwrap()
-            .1
-            .clone();
+        let ap = approval_event(&events);
         assert!(ap["preview"]["body"]
             .as_str()
             .unwrap()
@@ -364,11 +355,7 @@ async fn edits_rejections_roles_policies_and_expiry() {
 
         // Reject: nothing happens, the reason is kept.
         let (_, events) = say(&t, &admin, &session, "Move Acme Corp to at-risk", None).await;
-        let id = events
-            .iter()
-            .find(|(e, _)| e == "approval_required")
-            .unwrap()
-            .1["approval_id"]
+        let id = approval_event(&events)["approval_id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -392,11 +379,7 @@ async fn edits_rejections_roles_policies_and_expiry() {
             None,
         )
         .await;
-        let id = events
-            .iter()
-            .find(|(e, _)| e == "approval_required")
-            .unwrap()
-            .1["approval_id"]
+        let id = approval_event(&events)["approval_id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -471,11 +454,7 @@ async fn edits_rejections_roles_policies_and_expiry() {
             None,
         )
         .await;
-        let id = events
-            .iter()
-            .find(|(e, _)| e == "approval_required")
-            .unwrap()
-            .1["approval_id"]
+        let id = approval_event(&events)["approval_id"]
             .as_str()
             .unwrap()
             .to_string();
