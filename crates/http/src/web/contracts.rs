@@ -381,6 +381,21 @@ async fn review_page(
     })
 }
 
+/// The review page with the error of a refused action, under the error's status.
+async fn review_with_error(
+    s: &AppState,
+    v: super::Visitor,
+    id: Id,
+    e: cscx_core::CoreError,
+) -> Response {
+    let Some(status) = super::user_error_status(&e) else {
+        return failure(e);
+    };
+    let mut r = review_page(s, v, id, None, Some(e.to_string())).await;
+    *r.status_mut() = status;
+    r
+}
+
 /// Corrections: only fields that changed are sent, so each becomes one recorded correction.
 pub(super) async fn edit(
     State(s): State<AppState>,
@@ -433,11 +448,7 @@ pub(super) async fn edit(
         Ok(_) => {
             Redirect::to(&format!("/contracts/{id}?message=Corrections%20saved")).into_response()
         }
-        Err(e) => {
-            let mut r = review_page(&s, v, id, None, Some(e.to_string())).await;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            r
-        }
+        Err(e) => review_with_error(&s, v, id, e).await,
     }
 }
 
@@ -473,11 +484,7 @@ pub(super) async fn confirm(
             Redirect::to(&format!("/contracts/{id}?message={}", super::urlencode(&m)))
                 .into_response()
         }
-        Err(e) => {
-            let mut r = review_page(&s, v, id, None, Some(e.to_string())).await;
-            *r.status_mut() = StatusCode::CONFLICT;
-            r
-        }
+        Err(e) => review_with_error(&s, v, id, e).await,
     }
 }
 
@@ -495,6 +502,6 @@ pub(super) async fn reextract(
     };
     match contracts::reextract(&s.app, id).await {
         Ok(_) => Redirect::to(&format!("/contracts/{id}")).into_response(),
-        Err(e) => review_page(&s, v, id, None, Some(e.to_string())).await,
+        Err(e) => review_with_error(&s, v, id, e).await,
     }
 }

@@ -177,6 +177,19 @@ pub(super) fn refuse_write(
     None
 }
 
+/// The status of an error the user can act on (shown on the page); `None` for server trouble.
+pub(super) fn user_error_status(e: &cscx_core::CoreError) -> Option<StatusCode> {
+    use cscx_core::CoreError::*;
+    Some(match e {
+        Forbidden(_) => StatusCode::FORBIDDEN,
+        Conflict(_) => StatusCode::CONFLICT,
+        Validation(_) | Document(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        NotFound(_) => StatusCode::NOT_FOUND,
+        RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => return None,
+    })
+}
+
 pub(super) fn not_found(what: &str) -> Response {
     (StatusCode::NOT_FOUND, format!("no such {what}")).into_response()
 }
@@ -391,6 +404,7 @@ async fn customers(
             f.health_max = Some(74);
         }
         "red" => f.health_max = Some(49),
+        "unscored" => f.unscored = true,
         _ => {}
     }
     let today = s.app.clock.now().date_naive();
@@ -409,7 +423,7 @@ async fn customers(
         Sort::parse(&sort_key).unwrap_or_default()
     };
     let cursor = p.get("cursor").and_then(|c| decode_cursor(c));
-    let (mut rows, next) = match s
+    let (rows, next) = match s
         .app
         .portfolio
         .list_customers(&f, sort, cursor.as_ref(), 50)
@@ -418,26 +432,8 @@ async fn customers(
         Ok(x) => x,
         Err(e) => return failure(e),
     };
-    if band_sel == "unscored" {
-        rows.retain(|c| c.health_score.is_none());
-    }
-    let next = next.map(|c| {
-        let mut params: Vec<(String, String)> = p
-            .iter()
-            .filter(|(k, _)| k.as_str() != "cursor")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        params.push(("cursor".into(), encode_cursor(&c)));
-        params.sort();
-        format!(
-            "/customers?{}",
-            params
-                .iter()
-                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-                .collect::<Vec<_>>()
-                .join("&")
-        )
-    });
+    // A cursor belongs to one sort and one set of filters: links that change either drop it.
+    let next = next.map(|c| customers_url(&p, &[("cursor", encode_cursor(&c))]));
     let rows = rows
         .into_iter()
         .map(|c| Row {
@@ -464,20 +460,9 @@ async fn customers(
     };
     // Sorting by a column keeps the filters and starts from the first page.
     let sort_link = |key: &str| {
-        let mut params: Vec<(String, String)> = p
-            .iter()
-            .filter(|(k, _)| k.as_str() != "cursor" && k.as_str() != "sort")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        params.push(("sort".into(), key.into()));
-        params.sort();
-        Some(format!(
-            "/customers?{}",
-            params
-                .iter()
-                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-                .collect::<Vec<_>>()
-                .join("&")
+        Some(customers_url(
+            &p,
+            &[("sort", key.to_string()), ("cursor", String::new())],
         ))
     };
     let headers = vec![
@@ -516,6 +501,26 @@ async fn customers(
         next,
         error,
     })
+}
+
+/// `/customers` with the current query, `set` applied (an empty value removes the parameter).
+fn customers_url(current: &HashMap<String, String>, set: &[(&str, String)]) -> String {
+    let mut params: Vec<(String, String)> = current
+        .iter()
+        .filter(|(k, _)| !set.iter().any(|(s, _)| s == k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(
+            set.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_string(), v.clone())),
+        )
+        .collect();
+    params.sort();
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect();
+    format!("/customers?{}", query.join("&"))
 }
 
 pub(super) fn urlencode(s: &str) -> String {
@@ -1008,12 +1013,8 @@ async fn decide(
             approvals_page(&s, v, Some(m), None).await
         }
         Err(e) => {
-            let status = match &e {
-                cscx_core::CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
-                cscx_core::CoreError::Conflict(_) => StatusCode::CONFLICT,
-                cscx_core::CoreError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                cscx_core::CoreError::NotFound(_) => StatusCode::NOT_FOUND,
-                _ => return failure(e),
+            let Some(status) = user_error_status(&e) else {
+                return failure(e);
             };
             let mut r = approvals_page(&s, v, None, Some(e.to_string())).await;
             *r.status_mut() = status;
