@@ -12,7 +12,7 @@ BIN=target/release/cscx
 DATA=$(mktemp -d)
 trap 'kill -TERM "${SERVER:-}" 2>/dev/null || true; rm -rf "$DATA"' EXIT
 export CSCX_DATA_DIR=$DATA CSCX_AGENT_MESSAGES_PER_MINUTE=100000
-"$BIN" demo seed >/dev/null
+"$BIN" demo seed --customers "${CUSTOMERS:-40}" --usage-days "${USAGE_DAYS:-60}" >/dev/null
 "$BIN" user create --email bench@bench.example --role admin >/dev/null
 TOKEN=$("$BIN" token create --email bench@bench.example --name bench 2>/dev/null)
 "$BIN" serve --bind 127.0.0.1:$PORT >/dev/null 2>&1 & SERVER=$!

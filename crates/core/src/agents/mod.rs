@@ -40,6 +40,7 @@ pub struct AgentSettings {
     /// Idle sessions end after this long.
     pub session_timeout_minutes: i64,
     limiter: Arc<Mutex<HashMap<Id, VecDeque<Instant>>>>,
+    names: Arc<Mutex<NameCache>>,
 }
 
 impl AgentSettings {
@@ -51,6 +52,7 @@ impl AgentSettings {
             per_minute: 30,
             session_timeout_minutes: 30,
             limiter: Default::default(),
+            names: Default::default(),
         }
     }
 
@@ -344,20 +346,84 @@ async fn planner_context(
     app: &App,
     customer: Option<&KnownCustomer>,
     tz: &str,
+    request: &str,
 ) -> CoreResult<Value> {
-    let mut c = app.db.conn().await?;
-    let rows: Vec<(Id, String)> = run!(c.c(), |conn| sqlx::query_as(
-        "SELECT id, name FROM customers ORDER BY id LIMIT 50000"
-    )
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?;
+    let names = app.agents.customer_names(app).await?;
+    // Only names whose first word is in the request can match, so only those travel (a
+    // portfolio of 10,000 names would otherwise be copied and scanned at every step).
+    let words: std::collections::HashSet<String> = cscx_ai::agent::nlu::name_key(request)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let candidates: Vec<Value> = names
+        .iter()
+        .filter(|n| words.contains(&n.first_word))
+        .map(|n| json!({"id": n.id, "name": n.name}))
+        .collect();
     Ok(json!({
-        "customers": rows.into_iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>(),
+        "customers": candidates,
         "session_customer": customer,
         "now": app.clock.now().to_rfc3339(),
         "time_zone": tz,
     }))
+}
+
+/// A customer name as the planner matches it.
+struct CustomerName {
+    id: Id,
+    name: String,
+    first_word: String,
+}
+
+/// Customer names, reloaded only when the customers table changed (its row count or latest
+/// update), which any node's writes move.
+#[derive(Default)]
+struct NameCache {
+    version: Option<(i64, Option<cscx_store::Timestamp>)>,
+    names: Arc<Vec<CustomerName>>,
+}
+
+impl AgentSettings {
+    async fn customer_names(&self, app: &App) -> CoreResult<Arc<Vec<CustomerName>>> {
+        let mut c = app.db.conn().await?;
+        let version: (i64, Option<cscx_store::Timestamp>) = run!(c.c(), |conn| sqlx::query_as(
+            "SELECT COUNT(*), MAX(updated_at) FROM customers"
+        )
+        .fetch_one(&mut *conn)
+        .await)
+        .map_err(cscx_store::Error::from)?;
+        {
+            let cache = self.names.lock().expect("name cache lock");
+            if cache.version == Some(version) {
+                return Ok(cache.names.clone());
+            }
+        }
+        let rows: Vec<(Id, String)> = run!(c.c(), |conn| sqlx::query_as(
+            "SELECT id, name FROM customers"
+        )
+        .fetch_all(&mut *conn)
+        .await)
+        .map_err(cscx_store::Error::from)?;
+        let names: Arc<Vec<CustomerName>> = Arc::new(
+            rows.into_iter()
+                .map(|(id, name)| CustomerName {
+                    id,
+                    first_word: cscx_ai::agent::nlu::name_key(&name)
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                    name,
+                })
+                .collect(),
+        );
+        let mut cache = self.names.lock().expect("name cache lock");
+        *cache = NameCache {
+            version: Some(version),
+            names: names.clone(),
+        };
+        Ok(names)
+    }
 }
 
 fn system_prompt(
@@ -394,7 +460,7 @@ async fn run_engine(
             .map(|u| u.time_zone)
             .unwrap_or_else(|| "UTC".into())
     };
-    let context = planner_context(app, customer.as_ref(), &tz).await?;
+    let context = planner_context(app, customer.as_ref(), &tz, text).await?;
     // The orchestrator picks the specialist with the builtin planner, whatever the provider.
     let routed = cscx_ai::agent::plan(text, &builtin::context_of(&context));
     let agent = cscx_ai::agent::agent(&routed.agent).unwrap_or(&cscx_ai::agent::agents()[0]);

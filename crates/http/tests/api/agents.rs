@@ -131,6 +131,16 @@ async fn answers_stream_with_tool_steps_and_real_numbers() {
         assert_eq!(roles, ["user", "assistant", "tool", "assistant"]);
         assert_eq!(count(&t, "SELECT COUNT(*) FROM agent_activity_log WHERE action_type = 'customer_overview' AND status = 'completed' AND parent_action_id IS NOT NULL").await, 1);
 
+        // A customer added after the names were cached is recognised at once.
+        t.customer(json!({"name": "Zenith Labs", "arr": "5000"}))
+            .await;
+        let (_, events) = say(&t, &admin, &session, "Tell me about Zenith Labs", None).await;
+        let answer = events.last().unwrap().1["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(answer.starts_with("Zenith Labs:"), "{answer}");
+
         // A retried message replays the stored answer instead of running again.
         let (_, first) = say(&t, &admin, &session, "How is Acme Corp doing?", Some("m-1")).await;
         let (_, again) = say(&t, &admin, &session, "How is Acme Corp doing?", Some("m-1")).await;
@@ -144,7 +154,7 @@ async fn answers_stream_with_tool_steps_and_real_numbers() {
                 "SELECT COUNT(*) FROM agent_messages WHERE role = 'user'"
             )
             .await,
-            2
+            3
         );
 
         // Another CSM cannot see this session.
