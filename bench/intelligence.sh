@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Customer-intelligence benchmarks (release build, this machine):
-#   1. usage ingestion through the HTTP API in batches of 1,000 vs raw inserts of the same rows;
+#   1. usage ingestion through the HTTP API in batches of 1,000 vs raw inserts of the same rows,
+#      with event ids numbered in sending order and with ids in no order (like UUIDv4);
 #   2. freshness: a 1,000-event batch until it shows in daily metrics and the health score;
 #   3. full rollup + health recompute for 10,000 customers and EVENTS_FULL events (default 10M);
 #   4. peak memory of `cscx usage import` on a small and a large file (flat = streaming).
@@ -28,26 +29,32 @@ setup() { # $1 = database URL or empty for SQLite; sets TOKEN and INGEST
   INGEST=$("$BIN" token create --email bench@bench.example --name ingest --scope ingest 2>/dev/null)
 }
 
-ingestion() { # $1 label, $2 url
-  echo "== ingestion and freshness: $1"
+ingestion() { # $1 label, $2 url, $3 "" (numbered event ids, then freshness) or --random-event-ids
+  echo "== ingestion${3:+ ($3)}${3:-" and freshness"}: $1"
   setup "$2"
   "$BIN" demo seed --customers 2000 --usage-days 0 >/dev/null
   start_server --no-worker
-  "$BENCH" ingest --base http://127.0.0.1:$PORT --token "$TOKEN" --ingest-token "$INGEST" --events "$EVENTS_HTTP" --batch 1000 --concurrency 4
+  "$BENCH" ingest --base http://127.0.0.1:$PORT --token "$TOKEN" --ingest-token "$INGEST" --events "$EVENTS_HTTP" --batch 1000 --concurrency 4 $3
   stop_server
-  "$BENCH" raw --database-url "${2:-sqlite://$CSCX_DATA_DIR/cscx.db}" --events "$EVENTS_HTTP" --batch 1000
-  start_server
-  sleep 2
-  "$BENCH" freshness --base http://127.0.0.1:$PORT --token "$TOKEN"
-  stop_server
+  "$BENCH" raw --database-url "${2:-sqlite://$CSCX_DATA_DIR/cscx.db}" --events "$EVENTS_HTTP" --batch 1000 $3
+  if [ -z "$3" ]; then
+    start_server
+    sleep 2
+    "$BENCH" freshness --base http://127.0.0.1:$PORT --token "$TOKEN"
+    stop_server
+  fi
   rm -rf "$CSCX_DATA_DIR"
 }
 
 reset_pg() { psql "${1%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${1##*/}" -qc "CREATE DATABASE ${1##*/}"; }
 
 if [ -z "${SKIP_INGEST:-}" ]; then
-  ingestion "SQLite" ""
-  if [ -n "${BENCH_PG_URL:-}" ]; then reset_pg "$BENCH_PG_URL"; ingestion "PostgreSQL" "$BENCH_PG_URL"; fi
+  ingestion "SQLite" "" ""
+  ingestion "SQLite" "" --random-event-ids
+  if [ -n "${BENCH_PG_URL:-}" ]; then
+    reset_pg "$BENCH_PG_URL"; ingestion "PostgreSQL" "$BENCH_PG_URL" ""
+    reset_pg "$BENCH_PG_URL"; ingestion "PostgreSQL" "$BENCH_PG_URL" --random-event-ids
+  fi
 fi
 
 [ -n "${SKIP_FULL:-}" ] && exit 0
@@ -56,8 +63,11 @@ setup ""
 "$BIN" demo seed --customers 10000 --usage-days 0 >/dev/null
 "$BENCH" raw --database-url "sqlite://$CSCX_DATA_DIR/cscx.db" --events "$EVENTS_FULL" --batch 20000 --days 60
 FROM=$(date -u -d '-60 days' +%F)
+START=$(date +%s.%N)
 /usr/bin/time -f "usage rollup: %e s wall, %M KiB max RSS" "$BIN" usage rollup --from "$FROM"
 /usr/bin/time -f "health recompute: %e s wall, %M KiB max RSS" "$BIN" health recompute
+END=$(date +%s.%N)
+awk -v a="$START" -v b="$END" 'BEGIN { printf "full rollup + recompute: %.1f s\n", b - a }'
 du -sh "$CSCX_DATA_DIR"
 rm -rf "$CSCX_DATA_DIR"
 

@@ -85,6 +85,9 @@ enum Cmd {
         /// Batches in flight at once.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Event ids in no order (like UUIDv4) instead of numbered in sending order.
+        #[arg(long)]
+        random_event_ids: bool,
     },
     /// Insert the same kind of rows straight into the database (no HTTP, no validation):
     /// the ceiling the API is compared with.
@@ -98,6 +101,9 @@ enum Cmd {
         /// Spread the events over this many days before today.
         #[arg(long, default_value_t = 30)]
         days: i64,
+        /// Event ids in no order (like UUIDv4) instead of numbered in insertion order.
+        #[arg(long)]
+        random_event_ids: bool,
     },
     /// After one batch of 1,000 events for one customer, time until its usage metrics and its
     /// health score reflect it (a worker must be running).
@@ -263,14 +269,27 @@ async fn customer_ids(
     Ok(ids)
 }
 
+/// The event id of synthetic event `i`: numbered, or scattered like random UUIDs (a
+/// deterministic mix of `i`, so reruns send the same ids).
+fn event_id(i: usize, random: bool) -> String {
+    if !random {
+        return format!("bench-{i}");
+    }
+    let mut x = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    format!("{:016x}-{i}", x ^ (x >> 31))
+}
+
 /// A deterministic synthetic event: logins and feature use by ~40 users per customer.
-fn synthetic(i: usize, customer: &str, now_ms: i64, days: i64) -> Value {
+fn synthetic(i: usize, customer: &str, now_ms: i64, days: i64, random_ids: bool) -> Value {
     let ts = now_ms - ((i as i64 * 7_919) % (days * 86_400_000)) - 60_000;
     let user = format!("user-{}", (i * 31) % 40);
+    let id = event_id(i, random_ids);
     if i.is_multiple_of(3) {
-        serde_json::json!({"event_id": format!("bench-{i}"), "customer_id": customer, "event_type": "feature_used", "user_id": user, "timestamp": ts, "metadata": {"feature": format!("f{}", i % 9)}})
+        serde_json::json!({"event_id": id, "customer_id": customer, "event_type": "feature_used", "user_id": user, "timestamp": ts, "metadata": {"feature": format!("f{}", i % 9)}})
     } else {
-        serde_json::json!({"event_id": format!("bench-{i}"), "customer_id": customer, "event_type": "login", "user_id": user, "timestamp": ts})
+        serde_json::json!({"event_id": id, "customer_id": customer, "event_type": "login", "user_id": user, "timestamp": ts})
     }
 }
 
@@ -281,14 +300,15 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// `shape` is (events, batch size, batches in flight).
 async fn ingest(
     base: String,
     token: String,
     ingest_token: Option<String>,
-    events: usize,
-    batch: usize,
-    concurrency: usize,
+    shape: (usize, usize, usize),
+    random_ids: bool,
 ) -> anyhow::Result<()> {
+    let (events, batch, concurrency) = shape;
     let client = reqwest::Client::new();
     let ids = customer_ids(&client, &base, &token, 2000).await?;
     let token = ingest_token.unwrap_or(token);
@@ -300,7 +320,7 @@ async fn ingest(
     for b in 0..batches {
         let permit = sem.clone().acquire_owned().await?;
         let body: Vec<Value> = (b * batch..((b + 1) * batch).min(events))
-            .map(|i| synthetic(i, &ids[i % ids.len()], now, 30))
+            .map(|i| synthetic(i, &ids[i % ids.len()], now, 30, random_ids))
             .collect();
         let (client, base, token) = (client.clone(), base.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
@@ -326,15 +346,18 @@ async fn ingest(
     let secs = start.elapsed().as_secs_f64();
     latencies.sort();
     println!(
-        "HTTP ingestion: {accepted} events accepted in {secs:.1} s = {:.0} events/s (batches of {batch}, {concurrency} in flight; batch p50 {:.1} ms, p99 {:.1} ms)",
+        "HTTP ingestion: {accepted} events accepted in {secs:.1} s = {:.0} events/s (batches of {batch}, {concurrency} in flight, {} event ids; batch p50 {:.1} ms, p99 {:.1} ms)",
         accepted as f64 / secs,
+        if random_ids { "random" } else { "numbered" },
         percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0
     );
     Ok(())
 }
 
-async fn raw(url: String, events: usize, batch: usize, days: i64) -> anyhow::Result<()> {
+/// `shape` is (events, rows per transaction, days to spread them over).
+async fn raw(url: String, shape: (usize, usize, i64), random_ids: bool) -> anyhow::Result<()> {
+    let (events, batch, days) = shape;
     use cscx_store::model::UsageEvent;
     let db = cscx_store::Db::connect(&url, &Default::default()).await?;
     let ids: Vec<cscx_store::Id> = {
@@ -352,7 +375,7 @@ async fn raw(url: String, events: usize, batch: usize, days: i64) -> anyhow::Res
         let rows: Vec<UsageEvent> = (b * batch..((b + 1) * batch).min(events))
             .map(|i| {
                 let customer = ids[i % ids.len()];
-                let v = synthetic(i, &customer.to_string(), now, days);
+                let v = synthetic(i, &customer.to_string(), now, days, false);
                 UsageEvent {
                     id: cscx_store::Id::new(),
                     customer_id: customer,
@@ -363,7 +386,7 @@ async fn raw(url: String, events: usize, batch: usize, days: i64) -> anyhow::Res
                     ),
                     metadata: v.get("metadata").cloned().unwrap_or(serde_json::json!({})),
                     created_at: cscx_store::Timestamp::from_millis(now),
-                    event_id: Some(format!("raw-{i}")),
+                    event_id: Some(format!("raw-{}", event_id(i, random_ids))),
                 }
             })
             .collect();
@@ -381,8 +404,9 @@ async fn raw(url: String, events: usize, batch: usize, days: i64) -> anyhow::Res
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "raw inserts: {inserted} events in {secs:.1} s = {:.0} events/s (transactions of {batch})",
-        inserted as f64 / secs
+        "raw inserts: {inserted} events in {secs:.1} s = {:.0} events/s (transactions of {batch}, {} event ids)",
+        inserted as f64 / secs,
+        if random_ids { "random" } else { "numbered" }
     );
     db.close().await;
     Ok(())
@@ -800,13 +824,24 @@ async fn main() -> anyhow::Result<()> {
             events,
             batch,
             concurrency,
-        } => ingest(base, token, ingest_token, events, batch, concurrency).await,
+            random_event_ids,
+        } => {
+            ingest(
+                base,
+                token,
+                ingest_token,
+                (events, batch, concurrency),
+                random_event_ids,
+            )
+            .await
+        }
         Cmd::Raw {
             database_url,
             events,
             batch,
             days,
-        } => raw(database_url, events, batch, days).await,
+            random_event_ids,
+        } => raw(database_url, (events, batch, days), random_event_ids).await,
         Cmd::Freshness { base, token } => freshness(base, token).await,
         Cmd::Extract { dir, passes } => extract_bench(dir, passes),
         Cmd::Agents {

@@ -836,7 +836,7 @@ async fn ensure_user(
 
 /// Writes one customer with its stakeholders, contract and entitlements.
 async fn insert_customer(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     p: &Plan,
     csm_id: Option<Id>,
     now: Timestamp,

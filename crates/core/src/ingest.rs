@@ -308,6 +308,15 @@ pub async fn ingest(
     Ok(report)
 }
 
+/// The job that rolls up a customer's pending days (one waits per customer at most).
+pub fn rollup_job(customer_id: Id) -> NewJob {
+    NewJob::new(ROLLUP_JOB, json!({ "customer_id": customer_id }))
+        .key(format!("rollup:{customer_id}"))
+}
+
+/// How long the event writer keeps its connection without batches to write.
+const WRITER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How many events one commit may hold when concurrent batches are grouped.
 const GROUP_MAX_EVENTS: usize = 20_000;
 
@@ -319,7 +328,10 @@ struct WriteRequest {
 /// The single writer of usage events. Batches that arrive while a commit is in progress are
 /// committed together in the next one (group commit): the write cost of an index page touched
 /// by several batches is paid once, and SQLite has one writer at a time anyway. A batch is
-/// answered only after the commit that holds it, so acknowledged events are durable.
+/// answered only after the commit that holds it, so acknowledged events are durable. While
+/// batches keep coming the writer keeps one connection, whose page cache then stays warm
+/// between commits (another connection's commit would invalidate it); after an error or
+/// [`WRITER_IDLE`] without batches it gives the connection back.
 #[derive(Clone)]
 pub struct EventWriter {
     tx: tokio::sync::mpsc::Sender<WriteRequest>,
@@ -330,7 +342,20 @@ impl EventWriter {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<WriteRequest>(64);
         let app = app.clone();
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
+            let mut conn: Option<cscx_store::Conn> = None;
+            loop {
+                // Between bursts the connection goes back to the pool.
+                let first = match tokio::time::timeout(WRITER_IDLE, rx.recv()).await {
+                    Ok(Some(first)) => first,
+                    Ok(None) => break,
+                    Err(_) => {
+                        conn = None;
+                        match rx.recv().await {
+                            Some(first) => first,
+                            None => break,
+                        }
+                    }
+                };
                 let mut group = vec![first];
                 let mut size = group[0].rows.len();
                 while size < GROUP_MAX_EVENTS {
@@ -342,13 +367,14 @@ impl EventWriter {
                         Err(_) => break,
                     }
                 }
-                match write_group(&app, &group).await {
+                match write_group(&app, &mut conn, &group).await {
                     Ok(flags) => {
                         for (req, f) in group.into_iter().zip(flags) {
                             let _ = req.reply.send(Ok(f));
                         }
                     }
                     Err(e) => {
+                        conn = None;
                         tracing::warn!(error = %e, batches = group.len(), "storing usage events failed");
                         for req in group {
                             let _ = req.reply.send(Err(e.to_string()));
@@ -376,10 +402,18 @@ impl EventWriter {
 }
 
 /// One transaction for a group of batches: the events, the days to roll up, the rollup jobs.
-async fn write_group(app: &App, group: &[WriteRequest]) -> CoreResult<Vec<Vec<bool>>> {
+async fn write_group(
+    app: &App,
+    conn: &mut Option<cscx_store::Conn>,
+    group: &[WriteRequest],
+) -> CoreResult<Vec<Vec<bool>>> {
     let now = app.now();
     let all: Vec<UsageEvent> = group.iter().flat_map(|r| r.rows.iter().cloned()).collect();
-    let mut tx = app.db.begin().await?;
+    let conn = match conn {
+        Some(c) => c,
+        None => conn.insert(app.db.conn().await?),
+    };
+    let mut tx = conn.begin().await?;
     let inserted = usage::insert_events(tx.c(), &all).await?;
     let mut earliest: BTreeMap<Id, NaiveDate> = BTreeMap::new();
     for (row, ok) in all.iter().zip(&inserted) {
@@ -392,13 +426,10 @@ async fn write_group(app: &App, group: &[WriteRequest]) -> CoreResult<Vec<Vec<bo
         }
     }
     let marks: Vec<(Id, NaiveDate)> = earliest.into_iter().collect();
-    usage::mark_pending_many(tx.c(), &marks, now).await?;
-    let jobs: Vec<NewJob> = marks
-        .iter()
-        .map(|(id, _)| {
-            NewJob::new(ROLLUP_JOB, json!({ "customer_id": id })).key(format!("rollup:{id}"))
-        })
-        .collect();
+    // Customers already marked have a rollup job waiting or running; it rolls up until its
+    // mark is cleared, so only newly marked customers need one.
+    let fresh = usage::mark_pending_many(tx.c(), &marks, now).await?;
+    let jobs: Vec<NewJob> = fresh.iter().map(|id| rollup_job(*id)).collect();
     cscx_jobs::queue::enqueue_many_in(tx.c(), &jobs, now).await?;
     tx.commit().await?;
     if !jobs.is_empty() {

@@ -44,33 +44,33 @@ fn parse_f64(s: &Option<String>) -> Option<f64> {
 // ------------------------------------------------------------------------------------------
 // Usage rollups
 
-/// Recomputes `customer_id`'s daily metrics for `from..=to` from the raw events.
-pub async fn compute_metrics(
+/// `customer_id`'s daily metrics for `from..=to`, computed from the raw events (not stored).
+async fn metric_rows(
     app: &App,
     customer_id: Id,
     from: NaiveDate,
     to: NaiveDate,
-) -> CoreResult<usize> {
+) -> CoreResult<Vec<UsageMetric>> {
     let facts = {
         let mut c = app.db.conn().await?;
         let since = day_start(from - Duration::days(usage_math::LOOKBACK_DAYS));
         usage::event_facts(c.c(), customer_id, since, day_start(to + Duration::days(1))).await?
     };
     let events: Vec<EventIn> = facts
-        .iter()
+        .into_iter()
         .map(|f| EventIn {
             ts_millis: f.timestamp.millis(),
-            user_id: f.user_id.clone(),
-            event_type: f.event_type.clone(),
-            feature: f.feature.clone(),
             duration_seconds: parse_f64(&f.duration_seconds),
             count: parse_f64(&f.count).map(|c| c as i64),
-            priority: f.priority.clone(),
             nps_score: parse_f64(&f.nps_score).map(|s| s as i32),
+            user_id: f.user_id,
+            event_type: f.event_type,
+            feature: f.feature,
+            priority: f.priority,
         })
         .collect();
     let now = app.now();
-    let rows: Vec<UsageMetric> = usage_math::daily_metrics(&events, from, to)
+    Ok(usage_math::daily_metrics(&events, from, to)
         .into_iter()
         .map(|m| UsageMetric {
             id: Id::new(),
@@ -93,7 +93,17 @@ pub async fn compute_metrics(
             support_tickets: Some(m.support_tickets),
             high_priority_tickets: Some(m.high_priority_tickets),
         })
-        .collect();
+        .collect())
+}
+
+/// Recomputes and stores `customer_id`'s daily metrics for `from..=to` from the raw events.
+pub async fn compute_metrics(
+    app: &App,
+    customer_id: Id,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> CoreResult<usize> {
+    let rows = metric_rows(app, customer_id, from, to).await?;
     let mut tx = app.db.begin().await?;
     usage::upsert_metrics(tx.c(), &rows).await?;
     tx.commit().await?;
@@ -116,55 +126,85 @@ async fn last_metric_date(app: &App, customer_id: Id) -> CoreResult<Option<Naive
 
 /// Brings a customer's metrics up to today: from the earliest day touched by new events, or
 /// (with none pending) from the last computed day, so silent days get their zero rows.
+///
+/// Events that arrive during a pass only bump the pending mark (ingestion queues no job for
+/// an already marked customer), so this rolls up again until the mark is cleared. After a few
+/// passes under a steady stream it hands over to a fresh job instead of holding the worker.
 pub async fn rollup_customer(app: &App, customer_id: Id) -> CoreResult<usize> {
+    const MAX_PASSES: usize = 4;
     let today = app.now().date();
-    let pending = {
+    let mut rows = 0;
+    for _ in 0..MAX_PASSES {
+        let pending = {
+            let mut c = app.db.conn().await?;
+            usage::pending(c.c(), customer_id).await?
+        };
+        let from = match pending {
+            Some((from, _)) => Some(from),
+            // Nothing new: only days since the last computed one need rows (none if current).
+            None => match last_metric_date(app, customer_id).await? {
+                Some(last) if last >= today => return Ok(rows),
+                other => other,
+            },
+        };
+        if let Some(from) = from {
+            rows += compute_metrics(app, customer_id, from.min(today), today).await?;
+        }
+        let Some((_, version)) = pending else {
+            return Ok(rows);
+        };
         let mut c = app.db.conn().await?;
-        usage::pending(c.c(), customer_id).await?
-    };
-    let from = match pending {
-        Some((from, _)) => Some(from),
-        // Nothing new: only days since the last computed one need rows (none if current).
-        None => match last_metric_date(app, customer_id).await? {
-            Some(last) if last >= today => return Ok(0),
-            other => other,
-        },
-    };
-    let n = match from {
-        Some(from) => compute_metrics(app, customer_id, from.min(today), today).await?,
-        None => 0,
-    };
-    if let Some((_, version)) = pending {
-        let mut c = app.db.conn().await?;
-        usage::clear_pending(c.c(), customer_id, version).await?;
+        if usage::clear_pending(c.c(), customer_id, version).await? {
+            return Ok(rows);
+        }
     }
-    Ok(n)
+    let mut tx = app.db.begin().await?;
+    enqueue_in(tx.c(), &crate::ingest::rollup_job(customer_id), app.now()).await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
-/// Rebuilds every customer's metrics from `from` to today (`cscx usage rollup --from`), a few
-/// customers at a time. Returns (customers, rows).
+/// Rebuilds every customer's metrics from `from` to today (`cscx usage rollup --from`):
+/// `parallel` customers are read and computed at a time, and their rows are written in
+/// transactions of a few thousand (one commit per customer would cost more than the rows).
+/// Returns (customers, rows).
 pub async fn rebuild_all(
     app: &App,
     from: NaiveDate,
     parallel: usize,
 ) -> CoreResult<(usize, usize)> {
+    const ROWS_PER_COMMIT: usize = 5_000;
     let ids = {
         let mut c = app.db.conn().await?;
         usage::customers_with_events(c.c()).await?
     };
     let today = app.now().date();
     let mut rows = 0;
+    let mut pending: Vec<UsageMetric> = Vec::new();
     let mut set = tokio::task::JoinSet::new();
     let mut iter = ids.iter().copied();
     loop {
         while set.len() < parallel.max(1) {
             let Some(id) = iter.next() else { break };
             let app = app.clone();
-            set.spawn(async move { compute_metrics(&app, id, from, today).await });
+            set.spawn(async move { metric_rows(&app, id, from, today).await });
         }
-        match set.join_next().await {
-            Some(r) => rows += r.map_err(|e| CoreError::Internal(e.to_string()))??,
-            None => break,
+        let last = match set.join_next().await {
+            Some(done) => {
+                pending.extend(done.map_err(|e| CoreError::Internal(e.to_string()))??);
+                false
+            }
+            None => true,
+        };
+        if pending.len() >= ROWS_PER_COMMIT || (last && !pending.is_empty()) {
+            let mut tx = app.db.begin().await?;
+            usage::upsert_metrics(tx.c(), &pending).await?;
+            tx.commit().await?;
+            rows += pending.len();
+            pending.clear();
+        }
+        if last {
+            break;
         }
     }
     Ok((ids.len(), rows))
@@ -687,6 +727,40 @@ pub async fn refresh_customer(app: &App, customer_id: Id) -> CoreResult<Option<H
         return recompute_health(app, customer_id).await;
     }
     Ok(result)
+}
+
+/// Rolls up and refreshes every customer now, `parallel` at a time, in this process
+/// (`cscx health recompute`). The nightly job queues the same work per customer instead, so
+/// that every worker node takes a share.
+pub async fn refresh_all(app: &App, parallel: usize) -> CoreResult<usize> {
+    let mut n = 0;
+    let mut after = None;
+    let mut set = tokio::task::JoinSet::new();
+    loop {
+        let page: Vec<Customer> = {
+            let mut c = app.db.conn().await?;
+            entity::list(c.c(), after, 500).await?
+        };
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for customer in page {
+            while set.len() >= parallel.max(1) {
+                if let Some(done) = set.join_next().await {
+                    done.map_err(|e| CoreError::Internal(e.to_string()))??;
+                }
+            }
+            let app = app.clone();
+            set.spawn(async move {
+                rollup_customer(&app, customer.id).await?;
+                refresh_customer(&app, customer.id).await.map(|_| ())
+            });
+            n += 1;
+        }
+    }
+    while let Some(done) = set.join_next().await {
+        done.map_err(|e| CoreError::Internal(e.to_string()))??;
+    }
+    Ok(n)
 }
 
 /// Queues a refresh of every customer (the nightly job: time passes even when no data comes).

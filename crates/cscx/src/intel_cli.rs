@@ -412,11 +412,10 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
             Ok(())
         }
         HealthCommand::Recompute => {
-            let n = intel::enqueue_all_refreshes(app).await.map_err(err)?;
             let started = Instant::now();
-            let done = app.drain_jobs(4).await.map_err(err)?;
+            let n = intel::refresh_all(app, 4).await.map_err(err)?;
             println!(
-                "{n} customers queued, {done} jobs run in {:.1} s",
+                "{n} customers rolled up, scored and checked for risk in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             Ok(())

@@ -122,14 +122,52 @@ pub async fn enqueue_in(c: DbConn<'_>, job: &NewJob, now: Timestamp) -> Result<I
     })
 }
 
-/// Enqueues many jobs with one statement per 500, in the caller's transaction. Job keys must
-/// be distinct within the call (a statement may not update the same waiting job twice).
+/// Enqueues many jobs in the caller's transaction. Job keys must be distinct within the call
+/// (a statement may not update the same waiting job twice). A waiting job whose payload is the
+/// same and whose `run_at` is not later is left untouched, so re-enqueuing costs a lookup, not
+/// a row rewrite (ingestion re-enqueues the same rollups with every batch).
 pub async fn enqueue_many_in(mut c: DbConn<'_>, jobs: &[NewJob], now: Timestamp) -> Result<()> {
+    const CONFLICT: &str = " ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND status = 'queued'
+        DO UPDATE SET payload = excluded.payload,
+          run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END,
+          updated_at = excluded.updated_at
+        WHERE jobs.payload IS DISTINCT FROM excluded.payload OR excluded.run_at < jobs.run_at";
     for chunk in jobs.chunks(500) {
-        macro_rules! build {
-            ($qb:ident) => {{
-                $qb.push("INSERT INTO jobs (id, queue, kind, payload, job_key, status, priority, attempts, max_attempts, run_at, created_at, updated_at) ");
-                $qb.push_values(chunk, |mut b, job| {
+        match c.re() {
+            // SQLite: one JSON parameter instead of twelve bound per row.
+            DbConn::Sqlite(conn) => {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|j| {
+                        (
+                            Id::new(),
+                            &j.queue,
+                            &j.kind,
+                            &j.payload,
+                            &j.job_key,
+                            j.priority,
+                            j.max_attempts,
+                            j.run_at.unwrap_or(now).millis(),
+                        )
+                    })
+                    .collect();
+                let json = serde_json::to_string(&rows).expect("jobs serialize");
+                sqlx::query(&format!(
+                    "INSERT INTO jobs (id, queue, kind, payload, job_key, status, priority, attempts, max_attempts, run_at, created_at, updated_at)
+                     SELECT value->>'$[0]', value->>'$[1]', value->>'$[2]', value->'$[3]', value->>'$[4]', 'queued',
+                            value->>'$[5]', 0, value->>'$[6]', value->>'$[7]', $2, $2
+                     FROM json_each($1) WHERE 1{CONFLICT}"
+                ))
+                .bind(json)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            }
+            DbConn::Postgres(conn) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+                    "INSERT INTO jobs (id, queue, kind, payload, job_key, status, priority, attempts, max_attempts, run_at, created_at, updated_at) ",
+                );
+                qb.push_values(chunk, |mut b, job| {
                     b.push_bind(Id::new())
                         .push_bind(job.queue.clone())
                         .push_bind(job.kind.clone())
@@ -143,17 +181,10 @@ pub async fn enqueue_many_in(mut c: DbConn<'_>, jobs: &[NewJob], now: Timestamp)
                         .push_bind(now)
                         .push_bind(now);
                 });
-                $qb.push(
-                    " ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND status = 'queued'
-                      DO UPDATE SET payload = excluded.payload,
-                        run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END,
-                        updated_at = excluded.updated_at",
-                );
-            }};
+                qb.push(CONFLICT);
+                qb.build().execute(&mut *conn).await?;
+            }
         }
-        cscx_store::execute_built!(c.re(), |qb| {
-            build!(qb);
-        })?;
     }
     Ok(())
 }

@@ -98,9 +98,9 @@ pub enum Conn {
 
 /// A write transaction. On SQLite it is opened with `BEGIN IMMEDIATE`, so a transaction that
 /// reads before it writes cannot fail to upgrade its lock; dropped without `commit` it rolls back.
-pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+pub enum Tx<'c> {
+    Sqlite(Transaction<'c, Sqlite>),
+    Postgres(Transaction<'c, Postgres>),
 }
 
 impl Db {
@@ -129,13 +129,16 @@ impl Db {
                 // Reads through the OS page cache without a syscall per page, shared by every
                 // connection (the per-connection cache stays small).
                 .pragma("mmap_size", "1073741824")
-                // Checkpoint less often: a page rewritten by many commits is copied back once.
-                .pragma("wal_autocheckpoint", "10000");
+                // Checkpoints run in the background (below); this is only the backstop that
+                // bounds the WAL if they fall behind. A page rewritten by many commits between
+                // checkpoints is copied back once.
+                .pragma("wal_autocheckpoint", "40000");
             let pool = SqlitePoolOptions::new()
                 .max_connections(config.max_connections)
                 .acquire_timeout(config.acquire_timeout)
-                .connect_with(opts)
+                .connect_with(opts.clone())
                 .await?;
+            spawn_checkpointer(pool.clone(), opts);
             Ok(Db::Sqlite(pool))
         } else {
             Err(Error::Config(format!(
@@ -160,7 +163,7 @@ impl Db {
     }
 
     /// Starts a write transaction.
-    pub async fn begin(&self) -> Result<Tx> {
+    pub async fn begin(&self) -> Result<Tx<'static>> {
         Ok(match self {
             Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
@@ -203,6 +206,44 @@ impl Db {
     }
 }
 
+/// Copies committed WAL pages back into the database file every 100 ms, on a connection of its
+/// own. Left to SQLite, the checkpoint runs inside whichever COMMIT crosses the threshold and
+/// stalls that writer for ~100 ms under heavy ingestion; a PASSIVE checkpoint here runs beside
+/// the writer instead. Stops when the pool is closed.
+fn spawn_checkpointer(pool: SqlitePool, opts: SqliteConnectOptions) {
+    use sqlx::{ConnectOptions, Connection};
+    // A checkpoint of a large WAL is slow by nature; it is not a slow query worth a warning.
+    let opts = opts.disable_statement_logging();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut conn: Option<SqliteConnection> = None;
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                if let Some(c) = conn.take() {
+                    let _ = c.close().await;
+                }
+                return;
+            }
+            let c = match &mut conn {
+                Some(c) => c,
+                None => match opts.connect().await {
+                    Ok(c) => conn.insert(c),
+                    Err(_) => continue,
+                },
+            };
+            // Busy: try again at the next tick. A broken connection is replaced.
+            if let Err(sqlx::Error::Io(_)) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&mut *c)
+                .await
+            {
+                conn = None;
+            }
+        }
+    });
+}
+
 impl Conn {
     pub fn c(&mut self) -> DbConn<'_> {
         match self {
@@ -210,9 +251,20 @@ impl Conn {
             Conn::Postgres(c) => DbConn::Postgres(&mut *c),
         }
     }
+
+    /// Starts a write transaction on this connection, like [`Db::begin`]. A writer that keeps
+    /// its connection keeps SQLite's page cache, which another connection's commit would
+    /// invalidate.
+    pub async fn begin(&mut self) -> Result<Tx<'_>> {
+        use sqlx::Connection;
+        Ok(match self {
+            Conn::Sqlite(c) => Tx::Sqlite(c.begin_with("BEGIN IMMEDIATE").await?),
+            Conn::Postgres(c) => Tx::Postgres(c.begin().await?),
+        })
+    }
 }
 
-impl Tx {
+impl Tx<'_> {
     pub fn c(&mut self) -> DbConn<'_> {
         match self {
             Tx::Sqlite(t) => DbConn::Sqlite(&mut *t),

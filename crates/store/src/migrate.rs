@@ -39,11 +39,13 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     1 "schema" "0001_schema.sql",
     2 "intelligence" "0002_intelligence.sql",
     3 "agents" "0003_agents.sql",
+    4 "usage_layout" "0004_usage_layout.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
     2 "intelligence" "0002_intelligence.sql",
     3 "agents" "0003_agents.sql",
+    4 "usage_layout" "0004_usage_layout.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

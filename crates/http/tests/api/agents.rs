@@ -87,7 +87,8 @@ async fn setup(t: &TestApp) -> (String, String) {
     (id, session["id"].as_str().unwrap().to_string())
 }
 
-async fn count(t: &TestApp, sql: &str) -> i64 {
+/// The single integer `sql` selects (a count, usually).
+pub(crate) async fn count(t: &TestApp, sql: &str) -> i64 {
     let mut c = t.app.db.conn().await.unwrap();
     cscx_store::run!(c.c(), |conn| sqlx::query_scalar::<_, i64>(sql)
         .fetch_one(&mut *conn)

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use cscx_core::intelligence as intel;
 use cscx_domain::{Role, TokenScope};
 
+use super::agents::count;
 use super::{each_backend, error_code, TestApp};
 
 impl TestApp {
@@ -192,7 +193,28 @@ async fn rollups_are_incremental_late_events_count_and_a_rebuild_agrees() {
             .ingest(Value::Array(t.activity(&id, 4, 1..=10, "a")))
             .await;
         assert_eq!(s, StatusCode::OK, "{r}");
+        // A second batch before the rollup ran queues no second job: the waiting one rolls up
+        // until the customer's pending mark is cleared.
+        let noon = (t.today() - Duration::days(1))
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc()
+            .to_rfc3339();
+        let (s, r) = t
+            .ingest(json!([
+                {"event_id": "s-1", "customer_id": id, "event_type": "session_end", "user_id": "u0", "timestamp": noon, "metadata": {"duration_seconds": 600}},
+                {"event_id": "c-1", "customer_id": id, "event_type": "api_call", "user_id": "u0", "timestamp": noon, "metadata": {"count": 25}}
+            ]))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let waiting = format!(
+            "SELECT COUNT(*) FROM jobs WHERE job_key = 'rollup:{id}' AND status = 'queued'"
+        );
+        assert_eq!(count(&t, &waiting).await, 1);
         t.drain_jobs().await;
+        let pending =
+            format!("SELECT COUNT(*) FROM usage_rollup_pending WHERE customer_id = '{id}'");
+        assert_eq!(count(&t, &pending).await, 0, "the mark is cleared");
         let (s, series) = t.get(&format!("/api/v1/customers/{id}/usage")).await;
         assert_eq!(s, StatusCode::OK);
         let rows = series.as_array().unwrap();
@@ -211,6 +233,8 @@ async fn rollups_are_incremental_late_events_count_and_a_rebuild_agrees() {
         );
         assert_eq!(yesterday["login_count"], 4);
         assert_eq!(yesterday["feature_adoption"]["f0"]["users"], 1);
+        assert_eq!(yesterday["api_calls"], 25, "metadata.count of the api_call");
+        assert_eq!(yesterday["session_duration_avg"], 10, "600 s in minutes");
 
         // A late event for a past day updates that day (and the windows after it).
         let day5 = t.today() - Duration::days(5);
