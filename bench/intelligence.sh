@@ -30,7 +30,7 @@ setup() { # $1 = database URL or empty for SQLite; sets TOKEN and INGEST
 }
 
 ingestion() { # $1 label, $2 url, $3 "" (numbered event ids, then freshness) or --random-event-ids
-  echo "== ingestion${3:+ ($3)}${3:-" and freshness"}: $1"
+  if [ -n "$3" ]; then echo "== ingestion ($3): $1"; else echo "== ingestion and freshness: $1"; fi
   setup "$2"
   "$BIN" demo seed --customers 2000 --usage-days 0 >/dev/null
   start_server --no-worker
