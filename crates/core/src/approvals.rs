@@ -441,28 +441,31 @@ pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
     }
     let args = a.action_data.as_object().cloned().unwrap_or_default();
     // File effects first, named by the approval: repeating this step writes nothing new.
-    let files = match a.action.as_str() {
-        "send_email" => {
-            let path = outbox_path(app, id, "eml");
-            let eml = crate::agents::tools::render_eml(&a, &args, app.clock.now());
-            let app2 = path.clone();
-            tokio::task::spawn_blocking(move || write_once(&app2, &eml))
-                .await
-                .map_err(|e| CoreError::Internal(e.to_string()))?
-                .map_err(|e| CoreError::Internal(format!("writing the outbox: {e}")))?;
-            Some(path)
-        }
-        "schedule_meeting" => {
-            let path = outbox_path(app, id, "ics");
-            let ics = crate::agents::tools::render_ics(&a, &args, app.clock.now());
-            let p2 = path.clone();
-            tokio::task::spawn_blocking(move || write_once(&p2, &ics))
-                .await
-                .map_err(|e| CoreError::Internal(e.to_string()))?
-                .map_err(|e| CoreError::Internal(format!("writing the invitation: {e}")))?;
-            Some(path)
-        }
+    let now = app.clock.now();
+    let file = match a.action.as_str() {
+        "send_email" => Some((
+            "eml",
+            crate::agents::tools::render_eml(&a, &args, now),
+            "the outbox",
+        )),
+        "schedule_meeting" => Some((
+            "ics",
+            crate::agents::tools::render_ics(&a, &args, now),
+            "the invitation",
+        )),
         _ => None,
+    };
+    let files = match file {
+        Some((ext, content, what)) => {
+            let path = outbox_path(app, id, ext);
+            let target = path.clone();
+            tokio::task::spawn_blocking(move || write_once(&target, &content))
+                .await
+                .map_err(|e| CoreError::Internal(e.to_string()))?
+                .map_err(|e| CoreError::Internal(format!("writing {what}: {e}")))?;
+            Some(path)
+        }
+        None => None,
     };
 
     let now = app.now();

@@ -252,7 +252,8 @@ pub async fn ingest(
 
     let created_at = Timestamp::from_datetime(now);
     let mut rows = Vec::with_capacity(candidates.len());
-    let mut indexes = Vec::with_capacity(candidates.len());
+    // Where each row came from, to report it if it turns out to be a stored duplicate.
+    let mut origins: Vec<(usize, Option<String>)> = Vec::with_capacity(candidates.len());
     let mut seen_ids: std::collections::HashSet<(Id, String)> = Default::default();
     for c in candidates {
         let Some(&customer_id) = resolved.get(&c.customer) else {
@@ -277,7 +278,7 @@ pub async fn ingest(
                 continue;
             }
         }
-        indexes.push(c.index);
+        origins.push((c.index, c.event_id.clone()));
         rows.push(UsageEvent {
             id: Id::new(),
             customer_id,
@@ -291,14 +292,14 @@ pub async fn ingest(
     }
 
     if !rows.is_empty() {
-        let inserted = app.event_writer().write(rows.clone()).await?;
-        for ((row, index), ok) in rows.iter().zip(&indexes).zip(inserted) {
+        let inserted = app.event_writer().write(rows).await?;
+        for ((index, event_id), ok) in origins.into_iter().zip(inserted) {
             if ok {
                 report.accepted += 1;
             } else {
                 report.duplicates.push(Duplicate {
-                    index: *index,
-                    event_id: row.event_id.clone().unwrap_or_default(),
+                    index,
+                    event_id: event_id.unwrap_or_default(),
                 });
             }
         }
@@ -367,17 +368,24 @@ impl EventWriter {
                         Err(_) => break,
                     }
                 }
-                match write_group(&app, &mut conn, &group).await {
+                let mut replies = Vec::with_capacity(group.len());
+                let mut rows = Vec::with_capacity(size);
+                for req in group {
+                    replies.push((req.reply, req.rows.len()));
+                    rows.extend(req.rows);
+                }
+                match write_group(&app, &mut conn, &rows).await {
                     Ok(flags) => {
-                        for (req, f) in group.into_iter().zip(flags) {
-                            let _ = req.reply.send(Ok(f));
+                        let mut flags = flags.into_iter();
+                        for (reply, n) in replies {
+                            let _ = reply.send(Ok(flags.by_ref().take(n).collect()));
                         }
                     }
                     Err(e) => {
                         conn = None;
-                        tracing::warn!(error = %e, batches = group.len(), "storing usage events failed");
-                        for req in group {
-                            let _ = req.reply.send(Err(e.to_string()));
+                        tracing::warn!(error = %e, batches = replies.len(), "storing usage events failed");
+                        for (reply, _) in replies {
+                            let _ = reply.send(Err(e.to_string()));
                         }
                     }
                 }
@@ -402,19 +410,19 @@ impl EventWriter {
 }
 
 /// One transaction for a group of batches: the events, the days to roll up, the rollup jobs.
+/// Returns, per row, whether it was stored (false: a duplicate by event id).
 async fn write_group(
     app: &App,
     conn: &mut Option<cscx_store::Conn>,
-    group: &[WriteRequest],
-) -> CoreResult<Vec<Vec<bool>>> {
+    all: &[UsageEvent],
+) -> CoreResult<Vec<bool>> {
     let now = app.now();
-    let all: Vec<UsageEvent> = group.iter().flat_map(|r| r.rows.iter().cloned()).collect();
     let conn = match conn {
         Some(c) => c,
         None => conn.insert(app.db.conn().await?),
     };
     let mut tx = conn.begin().await?;
-    let inserted = usage::insert_events(tx.c(), &all).await?;
+    let inserted = usage::insert_events(tx.c(), all).await?;
     let mut earliest: BTreeMap<Id, NaiveDate> = BTreeMap::new();
     for (row, ok) in all.iter().zip(&inserted) {
         if *ok {
@@ -435,13 +443,7 @@ async fn write_group(
     if !jobs.is_empty() {
         app.queue.notify.notify_waiters();
     }
-    let mut out = Vec::with_capacity(group.len());
-    let mut offset = 0;
-    for req in group {
-        out.push(inserted[offset..offset + req.rows.len()].to_vec());
-        offset += req.rows.len();
-    }
-    Ok(out)
+    Ok(inserted)
 }
 
 /// Splits a request body into events: a JSON array, or NDJSON (one object per line; blank

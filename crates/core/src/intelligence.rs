@@ -178,36 +178,63 @@ pub async fn rebuild_all(
         let mut c = app.db.conn().await?;
         usage::customers_with_events(c.c()).await?
     };
+    let customers = ids.len();
     let today = app.now().date();
     let mut rows = 0;
     let mut pending: Vec<UsageMetric> = Vec::new();
+    let compute = |id| {
+        let app = app.clone();
+        async move { metric_rows(&app, id, from, today).await }
+    };
+    for_each_parallel(ids, parallel, compute, async |computed| {
+        pending.extend(computed);
+        if pending.len() >= ROWS_PER_COMMIT {
+            rows += store_metrics(app, &mut pending).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    rows += store_metrics(app, &mut pending).await?;
+    Ok((customers, rows))
+}
+
+/// Upserts `rows` in one transaction and empties the vector; returns how many were written.
+async fn store_metrics(app: &App, rows: &mut Vec<UsageMetric>) -> CoreResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = app.db.begin().await?;
+    usage::upsert_metrics(tx.c(), rows).await?;
+    tx.commit().await?;
+    let n = rows.len();
+    rows.clear();
+    Ok(n)
+}
+
+/// Runs `work(id)` for every id, at most `parallel` at once on the runtime's threads, and hands
+/// each result to `take` as it finishes (in completion order). The first error stops it.
+async fn for_each_parallel<T, Fut>(
+    ids: Vec<Id>,
+    parallel: usize,
+    work: impl Fn(Id) -> Fut,
+    mut take: impl AsyncFnMut(T) -> CoreResult<()>,
+) -> CoreResult<()>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = CoreResult<T>> + Send + 'static,
+{
     let mut set = tokio::task::JoinSet::new();
-    let mut iter = ids.iter().copied();
+    let mut ids = ids.into_iter();
     loop {
         while set.len() < parallel.max(1) {
-            let Some(id) = iter.next() else { break };
-            let app = app.clone();
-            set.spawn(async move { metric_rows(&app, id, from, today).await });
+            let Some(id) = ids.next() else { break };
+            set.spawn(work(id));
         }
-        let last = match set.join_next().await {
-            Some(done) => {
-                pending.extend(done.map_err(|e| CoreError::Internal(e.to_string()))??);
-                false
-            }
-            None => true,
+        let Some(done) = set.join_next().await else {
+            return Ok(());
         };
-        if pending.len() >= ROWS_PER_COMMIT || (last && !pending.is_empty()) {
-            let mut tx = app.db.begin().await?;
-            usage::upsert_metrics(tx.c(), &pending).await?;
-            tx.commit().await?;
-            rows += pending.len();
-            pending.clear();
-        }
-        if last {
-            break;
-        }
+        take(done.map_err(|e| CoreError::Internal(e.to_string()))??).await?;
     }
-    Ok((ids.len(), rows))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -733,60 +760,44 @@ pub async fn refresh_customer(app: &App, customer_id: Id) -> CoreResult<Option<H
 /// (`cscx health recompute`). The nightly job queues the same work per customer instead, so
 /// that every worker node takes a share.
 pub async fn refresh_all(app: &App, parallel: usize) -> CoreResult<usize> {
-    let mut n = 0;
-    let mut after = None;
-    let mut set = tokio::task::JoinSet::new();
-    loop {
-        let page: Vec<Customer> = {
-            let mut c = app.db.conn().await?;
-            entity::list(c.c(), after, 500).await?
-        };
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        for customer in page {
-            while set.len() >= parallel.max(1) {
-                if let Some(done) = set.join_next().await {
-                    done.map_err(|e| CoreError::Internal(e.to_string()))??;
-                }
-            }
-            let app = app.clone();
-            set.spawn(async move {
-                rollup_customer(&app, customer.id).await?;
-                refresh_customer(&app, customer.id).await.map(|_| ())
-            });
-            n += 1;
+    let ids = {
+        let mut c = app.db.conn().await?;
+        customers::all_ids(c.c()).await?
+    };
+    let n = ids.len();
+    let refresh = |id| {
+        let app = app.clone();
+        async move {
+            rollup_customer(&app, id).await?;
+            refresh_customer(&app, id).await.map(|_| ())
         }
-    }
-    while let Some(done) = set.join_next().await {
-        done.map_err(|e| CoreError::Internal(e.to_string()))??;
-    }
+    };
+    for_each_parallel(ids, parallel, refresh, async |()| Ok(())).await?;
     Ok(n)
 }
 
 /// Queues a refresh of every customer (the nightly job: time passes even when no data comes).
 pub async fn enqueue_all_refreshes(app: &App) -> CoreResult<usize> {
     let now = app.now();
-    let mut n = 0;
-    let mut after = None;
-    loop {
-        let page: Vec<Customer> = {
-            let mut c = app.db.conn().await?;
-            entity::list(c.c(), after, 500).await?
-        };
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
+    let ids = {
+        let mut c = app.db.conn().await?;
+        customers::all_ids(c.c()).await?
+    };
+    for chunk in ids.chunks(500) {
+        let jobs: Vec<NewJob> = chunk
+            .iter()
+            .map(|id| {
+                NewJob::new(REFRESH_JOB, json!({ "customer_id": id }))
+                    .key(format!("refresh:{id}"))
+                    .priority(-1)
+            })
+            .collect();
         let mut tx = app.db.begin().await?;
-        for customer in &page {
-            let job = NewJob::new(REFRESH_JOB, json!({ "customer_id": customer.id }))
-                .key(format!("refresh:{}", customer.id))
-                .priority(-1);
-            enqueue_in(tx.c(), &job, now).await?;
-            n += 1;
-        }
+        cscx_jobs::queue::enqueue_many_in(tx.c(), &jobs, now).await?;
         tx.commit().await?;
     }
     app.queue.notify.notify_waiters();
-    Ok(n)
+    Ok(ids.len())
 }
 
 /// Raises `champion_lost` at once when the primary contact is deleted (the detectors cannot

@@ -27,36 +27,10 @@ pub struct Context {
     pub time_zone: Tz,
 }
 
-/// Lower-case words without punctuation or corporate suffixes, for matching names in text.
+/// Lower-case words without punctuation or corporate suffixes, for matching names in text:
+/// the same key contracts use to match party names to customers.
 pub fn name_key(name: &str) -> String {
-    const SUFFIXES: &[&str] = &[
-        "inc",
-        "llc",
-        "ltd",
-        "corp",
-        "corporation",
-        "co",
-        "company",
-        "plc",
-        "gmbh",
-        "group",
-    ];
-    let cleaned: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '&' {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    let mut words: Vec<&str> = cleaned.split_whitespace().collect();
-    while words.len() > 1 && SUFFIXES.contains(words.last().expect("non-empty")) {
-        words.pop();
-    }
-    words.join(" ")
+    crate::contract::parties_normalise(name)
 }
 
 /// The customer named in the text (longest name wins), else the session's customer.

@@ -313,20 +313,25 @@ async fn portfolio(app: &App, q: &PortfolioQuery) -> CoreResult<(i64, String, Ve
         AND ($3 IS NULL OR health_score <= $3) AND ($4 IS NULL OR health_score >= $4)
         AND ($5 IS NULL OR CAST(arr AS NUMERIC) >= $5) AND ($6 IS NULL OR renewal_date >= $6)
         AND ($7 IS NULL OR renewal_date <= $7) AND ($8 IS NULL OR csm_id = $8)";
+    // The same eight parameters, in WHERE's order, for both queries.
+    macro_rules! bind_filters {
+        ($query:expr) => {
+            $query
+                .bind(&q.stage)
+                .bind(&q.segment)
+                .bind(q.max_health.map(|v| v as i32))
+                .bind(q.min_health.map(|v| v as i32))
+                .bind(q.min_arr)
+                .bind(q.renewal_from)
+                .bind(q.renewal_to)
+                .bind(q.csm_id)
+        };
+    }
     let mut c = app.db.conn().await?;
-    let arr_min = q.min_arr;
     let (count, total): (i64, Option<String>) = run!(c.c(), |conn| {
-        sqlx::query_as(&format!(
+        bind_filters!(sqlx::query_as(&format!(
             "SELECT COUNT(*), CAST(SUM(CAST(arr AS NUMERIC)) AS TEXT) FROM customers WHERE {WHERE}"
-        ))
-        .bind(&q.stage)
-        .bind(&q.segment)
-        .bind(q.max_health.map(|v| v as i32))
-        .bind(q.min_health.map(|v| v as i32))
-        .bind(arr_min)
-        .bind(q.renewal_from)
-        .bind(q.renewal_to)
-        .bind(q.csm_id)
+        )))
         .fetch_one(&mut *conn)
         .await
     })
@@ -337,17 +342,9 @@ async fn portfolio(app: &App, q: &PortfolioQuery) -> CoreResult<(i64, String, Ve
         "health_score, id"
     };
     let rows: Vec<Customer> = run!(c.c(), |conn| {
-        sqlx::query_as(&format!(
+        bind_filters!(sqlx::query_as(&format!(
             "SELECT * FROM customers WHERE {WHERE} ORDER BY {order} LIMIT 10"
-        ))
-        .bind(&q.stage)
-        .bind(&q.segment)
-        .bind(q.max_health.map(|v| v as i32))
-        .bind(q.min_health.map(|v| v as i32))
-        .bind(arr_min)
-        .bind(q.renewal_from)
-        .bind(q.renewal_to)
-        .bind(q.csm_id)
+        )))
         .fetch_all(&mut *conn)
         .await
     })

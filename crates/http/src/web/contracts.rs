@@ -13,7 +13,7 @@ use cscx_domain::Role;
 use cscx_store::model::Customer;
 use cscx_store::{entity, Id};
 
-use super::{csrf_ok, csrf_refused, failure, not_found, refuse_write, render, Page};
+use super::{csrf_ok, csrf_refused, failure, not_found, render, writable_id, Page};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -403,11 +403,9 @@ pub(super) async fn edit(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
-        return r;
-    }
-    let Ok(id) = id.parse::<Id>() else {
-        return not_found("contract");
+    let id = match writable_id(&v, &form, Role::Csm, &id, "contract") {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     let current = match s.app.portfolio.get_contract(id).await {
         Ok(c) => c,
@@ -458,11 +456,9 @@ pub(super) async fn confirm(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
-        return r;
-    }
-    let Ok(id) = id.parse::<Id>() else {
-        return not_found("contract");
+    let id = match writable_id(&v, &form, Role::Csm, &id, "contract") {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     let options = contracts::ConfirmOptions {
         create_customer: Some(true),
@@ -494,11 +490,9 @@ pub(super) async fn reextract(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
-        return r;
-    }
-    let Ok(id) = id.parse::<Id>() else {
-        return not_found("contract");
+    let id = match writable_id(&v, &form, Role::Csm, &id, "contract") {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     match contracts::reextract(&s.app, id).await {
         Ok(_) => Redirect::to(&format!("/contracts/{id}")).into_response(),

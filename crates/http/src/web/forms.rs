@@ -13,7 +13,7 @@ use cscx_core::CoreError;
 use cscx_domain::{Role, TokenScope};
 use cscx_store::Id;
 
-use super::{failure, not_found, refuse_write, render, Page, Visitor};
+use super::{failure, not_found, refuse_write, render, writable_id, Page, Visitor};
 use crate::state::AppState;
 
 struct FormField {
@@ -195,11 +195,9 @@ pub(super) async fn update_customer(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
-        return r;
-    }
-    let Ok(id) = id.parse::<Id>() else {
-        return not_found("customer");
+    let id = match writable_id(&v, &form, Role::Csm, &id, "customer") {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     match s
         .app
@@ -389,11 +387,9 @@ pub(super) async fn revoke_token(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = refuse_write(&v, &form, Role::Admin) {
-        return r;
-    }
-    let Ok(id) = id.parse::<Id>() else {
-        return not_found("token");
+    let id = match writable_id(&v, &form, Role::Admin, &id, "token") {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     match s.app.auth.revoke_token(id).await {
         Ok(t) => admin_page(&s, v, Some(format!("Revoked {}.", t.name)), None, None).await,

@@ -177,6 +177,24 @@ pub(super) fn refuse_write(
     None
 }
 
+/// [`refuse_write`], then the record id from the path: where every form that acts on one
+/// record starts. `what` names the record in the 404.
+// The error is the response the handler returns at once, never carried further: boxing it
+// would only add an allocation.
+#[allow(clippy::result_large_err)]
+pub(super) fn writable_id(
+    v: &Visitor,
+    form: &HashMap<String, String>,
+    min: Role,
+    id: &str,
+    what: &str,
+) -> Result<Id, Response> {
+    if let Some(r) = refuse_write(v, form, min) {
+        return Err(r);
+    }
+    id.parse().map_err(|_| not_found(what))
+}
+
 /// The status of an error the user can act on (shown on the page); `None` for server trouble.
 pub(super) fn user_error_status(e: &cscx_core::CoreError) -> Option<StatusCode> {
     use cscx_core::CoreError::*;
@@ -747,11 +765,9 @@ async fn add_stakeholder(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
-        return r;
-    }
-    let Ok(id) = id.parse::<Id>() else {
-        return not_found("customer");
+    let id = match writable_id(&v, &form, Role::Csm, &id, "customer") {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     let get = |k: &str| {
         form.get(k)
@@ -799,11 +815,9 @@ async fn edit_stakeholder(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = refuse_write(&v, &form, Role::Csm) {
-        return r;
-    }
-    let Ok(id) = id.parse::<Id>() else {
-        return not_found("stakeholder");
+    let id = match writable_id(&v, &form, Role::Csm, &id, "stakeholder") {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     let mut body = Map::new();
     if let Some(sentiment) = form.get("sentiment") {
