@@ -58,15 +58,27 @@ async fn metric_rows(
     };
     let events: Vec<EventIn> = facts
         .into_iter()
-        .map(|f| EventIn {
-            ts_millis: f.timestamp.millis(),
-            duration_seconds: parse_f64(&f.duration_seconds),
-            count: parse_f64(&f.count).map(|c| c as i64),
-            nps_score: parse_f64(&f.nps_score).map(|s| s as i32),
-            user_id: f.user_id,
-            event_type: f.event_type,
-            feature: f.feature,
-            priority: f.priority,
+        .map(|f| {
+            let mut e = EventIn {
+                ts_millis: f.timestamp.millis(),
+                user_id: f.user_id,
+                event_type: f.event_type,
+                feature: None,
+                duration_seconds: None,
+                count: None,
+                priority: None,
+                nps_score: None,
+            };
+            let value = f.metric_value;
+            match e.event_type.as_str() {
+                "feature_used" => e.feature = value,
+                "session_end" => e.duration_seconds = parse_f64(&value),
+                "api_call" => e.count = parse_f64(&value).map(|c| c as i64),
+                "support_ticket" => e.priority = value,
+                "nps_response" => e.nps_score = parse_f64(&value).map(|s| s as i32),
+                _ => {}
+            }
+            e
         })
         .collect();
     let now = app.now();

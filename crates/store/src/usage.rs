@@ -179,28 +179,23 @@ pub async fn clear_pending(c: DbConn<'_>, customer_id: Id, version: i64) -> Resu
 }
 
 /// One event as the rollup reads it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventFacts {
     pub timestamp: Timestamp,
     pub user_id: Option<String>,
     pub event_type: String,
-    pub feature: Option<String>,
-    pub duration_seconds: Option<String>,
-    pub count: Option<String>,
-    pub priority: Option<String>,
-    pub nps_score: Option<String>,
+    /// The metadata field the metrics read for this type, as text (see migration 0004).
+    pub metric_value: Option<String>,
 }
 
-/// A customer's events with `from <= timestamp < to`, with the metadata field the metrics use
-/// (`metric_value`, extracted when the event was stored; parsed by the caller).
+/// A customer's events with `from <= timestamp < to`.
 pub async fn event_facts(
     c: DbConn<'_>,
     customer_id: Id,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<EventFacts>> {
-    type Fact = (Timestamp, Option<String>, String, Option<String>);
-    let rows: Vec<Fact> = match c {
+    match c {
         // SQLite: read from the covering index and returned as one JSON array built by the
         // database. Through the driver each row costs a thread hand-off and an allocation per
         // column, several times what SQLite spends reading it.
@@ -214,13 +209,20 @@ pub async fn event_facts(
             .bind(to)
             .fetch_one(&mut *conn)
             .await?;
-            serde_json::from_str::<Vec<(i64, Option<String>, String, Option<String>)>>(&json)
-                .map_err(|e| crate::Error::Corrupt(format!("event facts: {e}")))?
+            let rows: Vec<(i64, Option<String>, String, Option<String>)> =
+                serde_json::from_str(&json)
+                    .map_err(|e| crate::Error::Corrupt(format!("event facts: {e}")))?;
+            Ok(rows
                 .into_iter()
-                .map(|(ts, user, kind, value)| (Timestamp::from_millis(ts), user, kind, value))
-                .collect()
+                .map(|(ts, user_id, event_type, metric_value)| EventFacts {
+                    timestamp: Timestamp::from_millis(ts),
+                    user_id,
+                    event_type,
+                    metric_value,
+                })
+                .collect())
         }
-        DbConn::Postgres(conn) => sqlx::query_as(
+        DbConn::Postgres(conn) => Ok(sqlx::query_as(
             "SELECT \"timestamp\", user_id, event_type, metric_value
              FROM usage_events WHERE customer_id = $1 AND \"timestamp\" >= $2 AND \"timestamp\" < $3",
         )
@@ -228,32 +230,8 @@ pub async fn event_facts(
         .bind(from)
         .bind(to)
         .fetch_all(&mut *conn)
-        .await?,
-    };
-    Ok(rows
-        .into_iter()
-        .map(|(timestamp, user_id, event_type, value)| {
-            let mut f = EventFacts {
-                timestamp,
-                user_id,
-                event_type,
-                feature: None,
-                duration_seconds: None,
-                count: None,
-                priority: None,
-                nps_score: None,
-            };
-            match f.event_type.as_str() {
-                "feature_used" => f.feature = value,
-                "session_end" => f.duration_seconds = value,
-                "api_call" => f.count = value,
-                "support_ticket" => f.priority = value,
-                "nps_response" => f.nps_score = value,
-                _ => {}
-            }
-            f
-        })
-        .collect())
+        .await?),
+    }
 }
 
 /// Writes metrics rows, replacing those of the same customer and day.
