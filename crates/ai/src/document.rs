@@ -4,6 +4,7 @@
 //! pages. Extraction of untrusted files runs on its own thread with a time limit and panic
 //! isolation ([`extract_text_guarded`]): a hostile PDF can neither crash nor hang the caller.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -46,11 +47,15 @@ impl DocumentKind {
 }
 
 /// Limits on what a document may cost to read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     pub max_bytes: usize,
     pub max_chars: usize,
     pub max_pages: usize,
+    /// Deepest nesting of PDF arrays and dictionaries (parsers recurse on it).
+    pub max_depth: usize,
+    /// Most bytes the compressed streams of a PDF may inflate to, together.
+    pub max_inflated_bytes: usize,
     pub timeout: Duration,
 }
 
@@ -60,18 +65,20 @@ impl Default for Limits {
             max_bytes: 25 * 1024 * 1024,
             max_chars: 2_000_000,
             max_pages: 500,
+            max_depth: 256,
+            max_inflated_bytes: 256 * 1024 * 1024,
             timeout: Duration::from_secs(20),
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum DocumentError {
     #[error("the file is {size} bytes; the limit is {limit}")]
     TooLarge { size: usize, limit: usize },
     #[error("the document has {count} {what}; the limit is {limit}")]
     TooLong {
-        what: &'static str,
+        what: Cow<'static, str>,
         count: usize,
         limit: usize,
     },
@@ -80,7 +87,13 @@ pub enum DocumentError {
     #[error("unsupported file type: {0}")]
     Unsupported(String),
     #[error("the {kind} file is malformed: {reason}")]
-    Malformed { kind: &'static str, reason: String },
+    Malformed {
+        kind: Cow<'static, str>,
+        reason: String,
+    },
+    /// Reading it would cost more than the limits allow (nesting, inflation, memory, CPU).
+    #[error("the document is too complex to read safely: {0}")]
+    TooComplex(String),
     #[error("the PDF is encrypted; upload an unprotected copy")]
     Encrypted,
     #[error("the PDF has {pages} page(s) but no text layer: it is a scan and needs OCR")]
@@ -100,6 +113,7 @@ impl DocumentError {
             DocumentError::Encrypted => "encrypted_document",
             DocumentError::NeedsOcr { .. } => "needs_ocr",
             DocumentError::Timeout(_) => "document_timeout",
+            DocumentError::TooComplex(_) => "document_too_complex",
         }
     }
 
@@ -111,7 +125,7 @@ impl DocumentError {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExtractedText {
     pub kind: DocumentKind,
     pub text: String,
@@ -198,7 +212,7 @@ pub fn extract_text(
     let chars = text.chars().count();
     if chars > limits.max_chars {
         return Err(DocumentError::TooLong {
-            what: "characters",
+            what: "characters".into(),
             count: chars,
             limit: limits.max_chars,
         });
@@ -232,19 +246,19 @@ pub fn extract_text_guarded(
         });
     if spawned.is_err() {
         return Err(DocumentError::Malformed {
-            kind: "document",
+            kind: "document".into(),
             reason: "could not start the extraction thread".into(),
         });
     }
     match rx.recv_timeout(limits.timeout) {
         Ok(Ok(result)) => result,
         Ok(Err(_panic)) => Err(DocumentError::Malformed {
-            kind: "document",
+            kind: "document".into(),
             reason: "the parser could not read it".into(),
         }),
         Err(mpsc::RecvTimeoutError::Timeout) => Err(DocumentError::Timeout(limits.timeout)),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(DocumentError::Malformed {
-            kind: "document",
+            kind: "document".into(),
             reason: "the parser stopped unexpectedly".into(),
         }),
     }
@@ -269,12 +283,21 @@ fn normalise_newlines(text: &str) -> String {
 }
 
 fn pdf_text(bytes: &[u8], limits: Limits) -> Result<(String, usize), DocumentError> {
+    // Both checks come before the parsers: lopdf recurses once per nesting level (10,000 levels
+    // overflow any stack) and pdf-extract inflates every content stream into memory.
+    let depth = pdf_nesting_depth(bytes);
+    if depth > limits.max_depth {
+        return Err(DocumentError::TooComplex(format!(
+            "objects nested {depth} deep; the limit is {}",
+            limits.max_depth
+        )));
+    }
     let doc = lopdf::Document::load_mem(bytes).map_err(|e| {
         if matches!(e, lopdf::Error::Decryption(_)) {
             DocumentError::Encrypted
         } else {
             DocumentError::Malformed {
-                kind: "PDF",
+                kind: "PDF".into(),
                 reason: e.to_string(),
             }
         }
@@ -282,19 +305,20 @@ fn pdf_text(bytes: &[u8], limits: Limits) -> Result<(String, usize), DocumentErr
     let page_count = doc.get_pages().len();
     if page_count > limits.max_pages {
         return Err(DocumentError::TooLong {
-            what: "pages",
+            what: "pages".into(),
             count: page_count,
             limit: limits.max_pages,
         });
     }
     let encrypted = doc.is_encrypted();
+    check_inflated_size(&doc, limits.max_inflated_bytes)?;
     drop(doc);
     let pages = match pdf_extract::extract_text_from_mem_by_pages(bytes) {
         Ok(pages) => pages,
         Err(_) if encrypted => return Err(DocumentError::Encrypted),
         Err(e) => {
             return Err(DocumentError::Malformed {
-                kind: "PDF",
+                kind: "PDF".into(),
                 reason: e.to_string(),
             })
         }
@@ -317,11 +341,108 @@ fn pdf_text(bytes: &[u8], limits: Limits) -> Result<(String, usize), DocumentErr
     Ok((text, count))
 }
 
+/// The deepest nesting of arrays (`[`) and dictionaries (`<<`) in a PDF's object syntax. Strings,
+/// comments and stream bodies are skipped, so binary data is not counted.
+fn pdf_nesting_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                // A literal string: balanced parentheses, backslash escapes.
+                let mut open = 0usize;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 1,
+                        b'(' => open += 1,
+                        b')' => {
+                            open -= 1;
+                            if open == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                depth += 1;
+                i += 1;
+            }
+            b'<' => {
+                // A hex string.
+                while i < bytes.len() && bytes[i] != b'>' {
+                    i += 1;
+                }
+            }
+            b'>' if bytes.get(i + 1) == Some(&b'>') => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            b's' if bytes[i..].starts_with(b"stream")
+                && !bytes[..i].ends_with(b"end")
+                && matches!(bytes.get(i + 6), Some(b'\r' | b'\n')) =>
+            {
+                match find(&bytes[i..], b"endstream") {
+                    Some(end) => i += end + b"endstream".len() - 1,
+                    None => break,
+                }
+            }
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+        i += 1;
+    }
+    deepest
+}
+
+/// Refuses a PDF whose compressed streams would together inflate past `limit` bytes. Streams
+/// are inflated into a sink, a bounded amount at a time, so the check itself costs no memory.
+fn check_inflated_size(doc: &lopdf::Document, limit: usize) -> Result<(), DocumentError> {
+    let mut total = 0u64;
+    for object in doc.objects.values() {
+        let lopdf::Object::Stream(stream) = object else {
+            continue;
+        };
+        let flate = match stream.dict.get(b"Filter") {
+            Ok(lopdf::Object::Name(n)) => n.as_slice() == b"FlateDecode",
+            Ok(lopdf::Object::Array(filters)) => filters
+                .iter()
+                .any(|f| matches!(f, lopdf::Object::Name(n) if n.as_slice() == b"FlateDecode")),
+            _ => false,
+        };
+        let budget = (limit as u64).saturating_sub(total) + 1;
+        let size = if flate {
+            let mut decoder =
+                flate2::read::ZlibDecoder::new(stream.content.as_slice()).take(budget);
+            // A corrupt stream inflates as far as it can; the parsers decide what that means.
+            std::io::copy(&mut decoder, &mut std::io::sink()).unwrap_or(0)
+        } else {
+            stream.content.len() as u64
+        };
+        total += size;
+        if total > limit as u64 {
+            return Err(DocumentError::TooComplex(format!(
+                "its streams inflate to more than {} MB",
+                limit / 1024 / 1024
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The text of `word/document.xml`: paragraphs become lines, table cells are separated by tabs
 /// and table rows end lines, so price tables keep their columns.
 fn docx_text(bytes: &[u8], limits: Limits) -> Result<String, DocumentError> {
     let malformed = |reason: String| DocumentError::Malformed {
-        kind: "DOCX",
+        kind: "DOCX".into(),
         reason,
     };
     let mut archive =
@@ -338,7 +459,7 @@ fn docx_text(bytes: &[u8], limits: Limits) -> Result<String, DocumentError> {
         .map_err(|e| malformed(e.to_string()))?;
     if xml.len() as u64 > cap {
         return Err(DocumentError::TooLong {
-            what: "bytes of document XML",
+            what: "bytes of document XML".into(),
             count: xml.len(),
             limit: cap as usize,
         });
@@ -527,6 +648,24 @@ fn decode_entity(name: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_depth_skips_strings_comments_and_streams() {
+        assert_eq!(pdf_nesting_depth(b"<< /A [1 [2 [3]]] >>"), 4);
+        // Brackets inside strings, hex strings, comments and stream data do not count.
+        assert_eq!(pdf_nesting_depth(b"[(a [[[ \\) ( nested ( [[ ) ) ]"), 1);
+        assert_eq!(pdf_nesting_depth(b"[<5B5B5B>] % [[[[[\n[]"), 1);
+        assert_eq!(
+            pdf_nesting_depth(b"<< /Length 5 >>\nstream\n[[[[[\nendstream\n[ ]"),
+            1
+        );
+        let deep = [vec![b'['; 300], vec![b']'; 300]].concat();
+        let doc = [b"%PDF-1.4\n".to_vec(), deep].concat();
+        assert!(matches!(
+            extract_text(&doc, None, Limits::default()),
+            Err(DocumentError::TooComplex(m)) if m.contains("300 deep")
+        ));
+    }
 
     #[test]
     fn sniffs_by_content_not_extension() {

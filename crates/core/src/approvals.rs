@@ -92,7 +92,7 @@ pub async fn list_policies(app: &App) -> CoreResult<Vec<Policy>> {
 fn stored_policy(action: &str, role: &str, auto_approve: bool, hours: i32) -> Policy {
     Policy {
         action: action.to_string(),
-        required_role: role.parse().unwrap_or(Role::Csm),
+        required_role: crate::authz::stored_role(&role),
         auto_approve,
         expires_after_hours: hours as i64,
     }
@@ -239,7 +239,7 @@ pub async fn approve(app: &App, who: &Principal, id: Id, d: Decision) -> CoreRes
     let mut a: Approval = entity::get_for_update(tx.c(), id)
         .await?
         .ok_or(CoreError::NotFound("approval"))?;
-    check_decidable(&mut a, who, now)?;
+    check_decidable(tx.c(), &a, who, now).await?;
     if let Some(edits) = d.edits.filter(|e| !e.is_empty()) {
         let tool = cscx_ai::agent::tool(&a.action)
             .ok_or_else(|| CoreError::Internal(format!("unknown action {}", a.action)))?;
@@ -269,7 +269,7 @@ pub async fn approve(app: &App, who: &Principal, id: Id, d: Decision) -> CoreRes
     if let Err(e) = execute(app, id).await {
         tracing::warn!(approval = %id, error = %e, "execution will be retried by the job");
     }
-    get(app, id).await
+    fetch(app, id).await
 }
 
 pub async fn reject(app: &App, who: &Principal, id: Id, d: Decision) -> CoreResult<Approval> {
@@ -278,7 +278,7 @@ pub async fn reject(app: &App, who: &Principal, id: Id, d: Decision) -> CoreResu
     let mut a: Approval = entity::get_for_update(tx.c(), id)
         .await?
         .ok_or(CoreError::NotFound("approval"))?;
-    check_decidable(&mut a, who, now)?;
+    check_decidable(tx.c(), &a, who, now).await?;
     a.status = "rejected".into();
     a.resolved_by = Some(who.user_id);
     a.resolved_at = Some(now);
@@ -295,7 +295,23 @@ pub async fn reject(app: &App, who: &Principal, id: Id, d: Decision) -> CoreResu
     Ok(a)
 }
 
-fn check_decidable(a: &mut Approval, who: &Principal, now: Timestamp) -> CoreResult<()> {
+/// The owner (`csm_id`) of the account an approval concerns.
+async fn account_owner(c: DbConn<'_>, a: &Approval) -> CoreResult<Option<Id>> {
+    Ok(match a.customer_id {
+        Some(id) => entity::get::<Customer>(c, id).await?.and_then(|c| c.csm_id),
+        None => None,
+    })
+}
+
+async fn check_decidable(
+    mut c: DbConn<'_>,
+    a: &Approval,
+    who: &Principal,
+    now: Timestamp,
+) -> CoreResult<()> {
+    crate::authz::require(who, Role::Csm, "deciding approvals")?;
+    let owner = account_owner(c.re(), a).await?;
+    crate::authz::see_approval(who, a.requested_by, owner)?;
     if a.status != "pending" {
         return Err(CoreError::Conflict(format!(
             "this approval is already {}",
@@ -305,7 +321,7 @@ fn check_decidable(a: &mut Approval, who: &Principal, now: Timestamp) -> CoreRes
     if a.expires_at.is_some_and(|e| e <= now) {
         return Err(CoreError::Conflict("this approval has expired".into()));
     }
-    let needed: Role = a.required_role.parse().unwrap_or(Role::Csm);
+    let needed = crate::authz::stored_role(&a.required_role);
     if who.role < needed {
         return Err(CoreError::Forbidden(format!(
             "{} needs the {needed} role to approve; you are {}",
@@ -315,7 +331,17 @@ fn check_decidable(a: &mut Approval, who: &Principal, now: Timestamp) -> CoreRes
     Ok(())
 }
 
-pub async fn get(app: &App, id: Id) -> CoreResult<Approval> {
+/// One approval, if the caller may see it ([`crate::authz::see_approval`]).
+pub async fn get(app: &App, who: &Principal, id: Id) -> CoreResult<Approval> {
+    let a = fetch(app, id).await?;
+    let mut c = app.db.conn().await?;
+    let owner = account_owner(c.c(), &a).await?;
+    crate::authz::see_approval(who, a.requested_by, owner)?;
+    Ok(a)
+}
+
+/// One approval, for the system's own use (execution, the agent reporting an outcome).
+pub async fn fetch(app: &App, id: Id) -> CoreResult<Approval> {
     let mut c = app.db.conn().await?;
     entity::get(c.c(), id)
         .await?
@@ -330,18 +356,22 @@ pub struct ApprovalFilter {
     pub session_id: Option<Id>,
 }
 
-/// Newest first, keyset on id.
+/// The approvals the caller may see, newest first, keyset on id.
 pub async fn list(
     app: &App,
+    who: &Principal,
     f: &ApprovalFilter,
     before: Option<Id>,
     limit: u32,
 ) -> CoreResult<Vec<Approval>> {
+    let all = crate::authz::sees_all_approvals(who);
     let mut c = app.db.conn().await?;
     Ok(run!(c.c(), |conn| sqlx::query_as::<_, Approval>(
         "SELECT * FROM approvals WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR action = $2)
            AND ($3 IS NULL OR customer_id = $3) AND ($4 IS NULL OR session_id = $4)
            AND ($5 IS NULL OR id < $5)
+           AND ($7 OR requested_by = $8
+                OR customer_id IN (SELECT id FROM customers WHERE csm_id = $8))
          ORDER BY id DESC LIMIT $6"
     )
     .bind(&f.status)
@@ -350,6 +380,8 @@ pub async fn list(
     .bind(f.session_id)
     .bind(before)
     .bind(limit as i64)
+    .bind(all)
+    .bind(who.user_id)
     .fetch_all(&mut *conn)
     .await)
     .map_err(cscx_store::Error::from)?)
@@ -435,7 +467,7 @@ fn write_once(path: &PathBuf, content: &str) -> std::io::Result<bool> {
 
 /// Executes an approved action once. Safe to call any number of times, from any process.
 pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
-    let a = get(app, id).await?;
+    let a = fetch(app, id).await?;
     if a.status != "approved" {
         return Ok(());
     }

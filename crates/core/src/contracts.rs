@@ -89,6 +89,8 @@ pub struct ContractSettings {
     /// Our own company (`CSCX_COMPANY_NAME`): the other party of a contract is the customer.
     pub vendor_name: Option<String>,
     pub limits: Limits,
+    /// Where untrusted files are parsed: a child process in the server.
+    pub reader: cscx_ai::isolate::DocumentReader,
 }
 
 impl ContractSettings {
@@ -97,6 +99,7 @@ impl ContractSettings {
             blobs: Arc::new(FsBlobStore::new(dir)),
             vendor_name: None,
             limits: Limits::default(),
+            reader: cscx_ai::isolate::DocumentReader::Thread,
         }
     }
 }
@@ -128,7 +131,9 @@ pub async fn upload(app: &App, upload: Upload) -> CoreResult<Contract> {
         let file_name = file_name.clone();
         let settings = settings.clone();
         move || -> CoreResult<_> {
-            let text = document::extract_text_guarded(bytes.clone(), file_name, settings.limits)
+            let text = settings
+                .reader
+                .read(bytes.clone(), file_name, settings.limits)
                 .map_err(CoreError::Document)?;
             let key = settings
                 .blobs

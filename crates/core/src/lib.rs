@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod approvals;
 pub mod auth;
+pub mod authz;
 pub mod contracts;
 pub mod dashboard;
 pub mod demo;

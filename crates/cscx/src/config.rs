@@ -46,6 +46,14 @@ pub struct Config {
     /// Trust X-Forwarded-For for client addresses (only behind your own proxy).
     #[arg(long, env = "CSCX_TRUST_PROXY", global = true)]
     pub trust_proxy: bool,
+    /// Address space a document reader's child process may use, in MB.
+    #[arg(
+        long,
+        env = "CSCX_DOCUMENT_MEMORY_MB",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub document_memory_mb: u64,
     /// Our own company name: in an uploaded contract, the other party is the customer.
     #[arg(long, env = "CSCX_COMPANY_NAME", global = true)]
     pub company_name: Option<String>,
@@ -191,8 +199,24 @@ impl Config {
 
     /// Uploaded files live in the data folder, content-addressed.
     pub fn contract_settings(&self) -> cscx_core::contracts::ContractSettings {
+        use cscx_ai::isolate::{DocumentReader, ProcessLimits, ProcessReader};
+        // Untrusted files are parsed in a child process of this binary. If the binary cannot
+        // find itself, a warning says that documents are read in-process (time-limited on a
+        // thread, without the kernel's limits).
+        let limits = ProcessLimits {
+            memory_bytes: self.document_memory_mb.max(64) * 1024 * 1024,
+            ..ProcessLimits::default()
+        };
+        let reader = match ProcessReader::current_exe(limits) {
+            Ok(r) => DocumentReader::Process(std::sync::Arc::new(r)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot find this executable; documents are read in-process");
+                DocumentReader::Thread
+            }
+        };
         cscx_core::contracts::ContractSettings {
             vendor_name: self.company_name.clone().filter(|n| !n.trim().is_empty()),
+            reader,
             ..cscx_core::contracts::ContractSettings::in_dir(self.data_dir.join("blobs"))
         }
     }

@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use cscx_ai::contract::{extract, ContractExtraction, ExtractOptions};
-use cscx_ai::document::{extract_text_guarded, Limits};
+use cscx_ai::document::Limits;
+use cscx_ai::isolate::DocumentReader;
 
 #[derive(Subcommand)]
 pub enum ContractsCommand {
@@ -29,7 +30,11 @@ pub enum ContractsCommand {
 }
 
 /// `company_name` is the vendor: the configured name from `CSCX_COMPANY_NAME`.
-pub fn run(command: ContractsCommand, company_name: Option<String>) -> anyhow::Result<()> {
+pub fn run(
+    command: ContractsCommand,
+    company_name: Option<String>,
+    reader: DocumentReader,
+) -> anyhow::Result<()> {
     match command {
         ContractsCommand::Extract { file, format } => {
             if format != "json" && format != "text" {
@@ -38,7 +43,8 @@ pub fn run(command: ContractsCommand, company_name: Option<String>) -> anyhow::R
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            let doc = extract_text_guarded(bytes, name, Limits::default())
+            let doc = reader
+                .read(bytes, name, Limits::default())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let result = extract(
                 &doc.text,

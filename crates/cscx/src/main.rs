@@ -158,6 +158,11 @@ enum JobsCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The document reader's child process (see cscx_ai::isolate): before clap, logging or the
+    // runtime, so the child is small and under its limits from the first instruction.
+    if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new("read-document")) {
+        std::process::exit(cscx_ai::isolate::child_main());
+    }
     let cli = Cli::parse();
     config::init_logging(&cli.config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -242,7 +247,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Contracts { command } => {
-            contracts_cli::run(command, config.contract_settings().vendor_name)
+            let settings = config.contract_settings();
+            contracts_cli::run(command, settings.vendor_name, settings.reader)
         }
         Command::Usage { command } => intel_cli::usage(&config.open().await?, command).await,
         Command::Health { command } => intel_cli::health(&config.open().await?, command).await,
@@ -378,6 +384,9 @@ fn make_worker(app: &App, config: &Config) -> Worker {
 
 async fn serve(config: Config, bind: &str, demo: bool, with_worker: bool) -> anyhow::Result<()> {
     let app = config.open().await?;
+    if let cscx_ai::isolate::DocumentReader::Process(reader) = &app.contracts.reader {
+        reader.refill();
+    }
     housekeeping::install_schedules(&app).await.map_err(err)?;
     if demo {
         let password = config.demo_admin_password()?;

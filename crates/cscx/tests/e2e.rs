@@ -55,7 +55,12 @@ struct Server {
 
 impl Server {
     fn start(data: &std::path::Path, db_url: Option<&str>) -> Server {
+        Self::start_with(data, db_url, &[])
+    }
+
+    fn start_with(data: &std::path::Path, db_url: Option<&str>, env: &[(&str, &str)]) -> Server {
         let mut c = cscx(data, db_url, &["serve", "--bind", "127.0.0.1:0"]);
+        c.envs(env.iter().copied());
         c.stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = c.spawn().expect("start cscx serve");
         let stdout = child.stdout.take().unwrap();
@@ -722,5 +727,190 @@ async fn the_workspace_in_a_headless_browser() {
     b.wait_for("executed").await;
 
     b.quit().await;
+    assert!(server.stop().success());
+}
+
+/// An admin user and a full API token on `data`; returns the token.
+fn admin_token(data: &std::path::Path, email: &str) -> String {
+    run(
+        cscx(
+            data,
+            None,
+            &["user", "create", "--email", email, "--role", "admin"],
+        ),
+        None,
+    );
+    run(
+        cscx(
+            data,
+            None,
+            &["token", "create", "--email", email, "--name", "t"],
+        ),
+        None,
+    )
+    .trim()
+    .to_owned()
+}
+
+/// A PDF with the given objects, numbered from 1, and a correct cross-reference table.
+fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// One page whose content stream is `content`, compressed.
+fn one_page_pdf(content_len_inflated: usize, extra_catalog: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = vec![b'0'; 1 << 20];
+    for _ in 0..content_len_inflated / chunk.len() {
+        z.write_all(&chunk).unwrap();
+    }
+    let data = z.finish().unwrap();
+    let mut stream = format!(
+        "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+        data.len()
+    )
+    .into_bytes();
+    stream.extend_from_slice(&data);
+    stream.extend_from_slice(b"\nendstream");
+    let mut catalog = b"<< /Type /Catalog /Pages 2 0 R ".to_vec();
+    catalog.extend_from_slice(extra_catalog);
+    catalog.extend_from_slice(b" >>");
+    pdf(&[
+        catalog,
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".to_vec(),
+        stream,
+    ])
+}
+
+async fn upload(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    file: Vec<u8>,
+) -> (u16, Value) {
+    let boundary = "cscx-e2e-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = http
+        .post(format!("{base}/api/v1/contracts"))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Hostile files (issue 11, defects 1 and 2): nesting that overflowed the parser's stack and
+/// aborted the server, and a flate bomb that grew it by gigabytes. Each is now a 422 for that
+/// upload; the server answers the next request and its memory stays where it was. The second
+/// server has a small memory limit for its readers, so a bomb under the inflation check meets
+/// the kernel's limit instead.
+#[tokio::test]
+async fn hostile_documents_cost_their_upload_and_nothing_else() {
+    let dir = TempDir::new("cscx-e2e-hostile");
+    let data = dir.path().join("data");
+    let token = admin_token(&data, "ops@hostile.example");
+    let http = reqwest::Client::new();
+
+    let depth = 10_000;
+    let mut deep = b"/X ".to_vec();
+    deep.extend(std::iter::repeat_n(b'[', depth));
+    deep.extend(std::iter::repeat_n(b']', depth));
+    let nested = one_page_pdf(0, &deep);
+    assert!(nested.len() < 25_000);
+    let bomb = one_page_pdf(600 << 20, b"");
+    let small_bomb = one_page_pdf(240 << 20, b"");
+
+    let server = Server::start(&data, None);
+    let pid = server.child.id();
+    for (name, file, code) in [
+        ("nested.pdf", nested.clone(), "document_too_complex"),
+        ("bomb.pdf", bomb, "document_too_complex"),
+    ] {
+        let (status, body) = upload(&http, &server.base, &token, name, file).await;
+        assert_eq!(status, 422, "{name}: {body}");
+        assert_eq!(body["error"]["code"], code, "{name}: {body}");
+        let r = http
+            .get(format!("{}/api/v1/customers", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "the server still answers after {name}");
+    }
+    assert!(rss_kib(pid) < 300 * 1024, "server RSS {} KiB", rss_kib(pid));
+    let listed: Value = http
+        .get(format!("{}/api/v1/contracts", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["data"].as_array().map(Vec::len),
+        Some(0),
+        "nothing stored"
+    );
+    assert!(server.stop().success());
+
+    // Past the checks in the parser, the kernel's limit on the child ends the read.
+    let server = Server::start_with(&data, None, &[("CSCX_DOCUMENT_MEMORY_MB", "200")]);
+    let (status, body) = upload(&http, &server.base, &token, "bomb.pdf", small_bomb).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "document_too_complex", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("memory"),
+        "{body}"
+    );
+    let (status, _) = upload(&http, &server.base, &token, "nested.pdf", nested).await;
+    assert_eq!(status, 422);
     assert!(server.stop().success());
 }

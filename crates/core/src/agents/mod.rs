@@ -24,6 +24,7 @@ use cscx_store::{entity, run, Id, TextList};
 
 use crate::approvals::{self, Origin};
 use crate::auth::Principal;
+use crate::authz;
 use crate::error::{CoreError, CoreResult};
 use crate::App;
 
@@ -139,6 +140,7 @@ pub async fn create_session(
     who: &Principal,
     customer_id: Option<Id>,
 ) -> CoreResult<AgentSession> {
+    authz::use_assistant(who)?;
     let now = app.now();
     let mut c = app.db.conn().await?;
     if let Some(id) = customer_id {
@@ -168,11 +170,22 @@ pub async fn session_for(app: &App, who: &Principal, id: Id) -> CoreResult<Agent
     let s: AgentSession = entity::get(c.c(), id)
         .await?
         .ok_or(CoreError::NotFound("session"))?;
-    if s.user_id != Some(who.user_id) && who.role < cscx_domain::Role::Manager {
-        // Not "forbidden": whether someone else's session exists is not the caller's business.
-        return Err(CoreError::NotFound("session"));
-    }
+    authz::read_session(who, s.user_id)?;
     Ok(s)
+}
+
+/// A session the caller may post in: their own, and still active.
+pub async fn session_to_post_in(app: &App, who: &Principal, id: Id) -> CoreResult<AgentSession> {
+    authz::use_assistant(who)?;
+    let session = session_for(app, who, id).await?;
+    authz::post_in_session(who, session.user_id)?;
+    if session.status != "active" {
+        return Err(CoreError::Conflict(format!(
+            "the session is {}",
+            session.status
+        )));
+    }
+    Ok(session)
 }
 
 pub async fn list_sessions(
@@ -202,6 +215,7 @@ pub async fn messages(app: &App, session: Id) -> CoreResult<Vec<AgentMessage>> {
 
 pub async fn end_session(app: &App, who: &Principal, id: Id) -> CoreResult<AgentSession> {
     let mut s = session_for(app, who, id).await?;
+    authz::post_in_session(who, s.user_id)?;
     if s.status != "active" {
         return Err(CoreError::Conflict(format!(
             "the session is already {}",
@@ -670,7 +684,7 @@ async fn run_tool(
                     if a.status == "approved" {
                         // Auto-approved by policy: run it now; it is still logged as an approval.
                         approvals::execute(turn.app, a.id).await?;
-                        let done = approvals::get(turn.app, a.id).await?;
+                        let done = approvals::fetch(turn.app, a.id).await?;
                         result["status"] = json!(done.status);
                         result["outcome"] = done.result.clone().unwrap_or(Value::Null);
                         ("completed", result)
@@ -747,13 +761,7 @@ pub async fn send_message(
     if text.is_empty() || text.chars().count() > 4000 {
         return Err(CoreError::field("content", "must be 1 to 4,000 characters"));
     }
-    let session = session_for(app, who, session_id).await?;
-    if session.status != "active" {
-        return Err(CoreError::Conflict(format!(
-            "the session is {}",
-            session.status
-        )));
-    }
+    let session = session_to_post_in(app, who, session_id).await?;
     let stored = messages(app, session_id).await?;
     if let Some(cid) = &client_message_id {
         if let Some(user_msg) = stored
@@ -897,6 +905,7 @@ pub async fn chat(
     customer_id: Option<Id>,
     client_message_id: Option<String>,
 ) -> CoreResult<TurnOutcome> {
+    authz::use_assistant(who)?;
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 4000 {
         return Err(CoreError::field("message", "must be 1 to 4,000 characters"));

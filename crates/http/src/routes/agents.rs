@@ -131,13 +131,7 @@ async fn send_message(
     let who = c.writer()?.clone();
     let session_id = path_id(&id)?;
     // Refuse what can be refused before the stream starts, with a proper status.
-    let session = agents::session_for(&s.app, &who, session_id).await?;
-    if session.status != "active" {
-        return Err(ApiError::from(cscx_core::CoreError::Conflict(format!(
-            "the session is {}",
-            session.status
-        ))));
-    }
+    agents::session_to_post_in(&s.app, &who, session_id).await?;
     if body.content.trim().is_empty() || body.content.chars().count() > 4000 {
         return Err(cscx_core::CoreError::field("content", "must be 1 to 4,000 characters").into());
     }
@@ -243,7 +237,7 @@ async fn chat_history(
     responses((status = 200, body = Object), (status = 400, body = ErrorBody)))]
 async fn list_approvals(
     State(s): State<AppState>,
-    _c: Caller,
+    c: Caller,
     p: Params,
 ) -> ApiResult<Json<Page<Approval>>> {
     p.only(&[
@@ -272,7 +266,7 @@ async fn list_approvals(
         session_id: p.parse("session_id", "a UUID")?,
     };
     let limit = limit(&p)?;
-    let rows = approvals::list(&s.app, &f, id_cursor(&p)?, limit + 1).await?;
+    let rows = approvals::list(&s.app, &c.0, &f, id_cursor(&p)?, limit + 1).await?;
     Ok(Json(id_page(rows, limit, |r| r.id)))
 }
 
@@ -281,10 +275,10 @@ async fn list_approvals(
     params(("id" = String, Path)), responses((status = 200, body = Approval), (status = 404, body = ErrorBody)))]
 async fn get_approval(
     State(s): State<AppState>,
-    _c: Caller,
+    c: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Approval>> {
-    Ok(Json(approvals::get(&s.app, path_id(&id)?).await?))
+    Ok(Json(approvals::get(&s.app, &c.0, path_id(&id)?).await?))
 }
 
 /// Approve (optionally with `edits` to the action's arguments; the edited action is what runs).

@@ -917,13 +917,14 @@ async fn approvals_page(
         status: Some(status.into()),
         ..Default::default()
     };
-    let pending = match cscx_core::approvals::list(&s.app, &f("pending"), None, 50).await {
-        Ok(x) => x,
-        Err(e) => return failure(e),
-    };
+    let pending =
+        match cscx_core::approvals::list(&s.app, &v.principal, &f("pending"), None, 50).await {
+            Ok(x) => x,
+            Err(e) => return failure(e),
+        };
     let mut decided = Vec::new();
     for st in ["executed", "failed", "rejected", "expired"] {
-        match cscx_core::approvals::list(&s.app, &f(st), None, 10).await {
+        match cscx_core::approvals::list(&s.app, &v.principal, &f(st), None, 10).await {
             Ok(x) => decided.extend(x),
             Err(e) => return failure(e),
         }
@@ -941,7 +942,7 @@ async fn approvals_page(
             .into_iter()
             .map(|a| {
                 let preview = a.preview.clone().unwrap_or(Value::Null);
-                let needed: Role = a.required_role.parse().unwrap_or(Role::Csm);
+                let needed = cscx_core::authz::stored_role(&a.required_role);
                 PendingView {
                     id: a.id,
                     summary: a.details.clone().unwrap_or_else(|| a.action.clone()),
@@ -1002,7 +1003,9 @@ async fn decide(
     let mut edits = Map::new();
     if approve {
         if let Some(body) = form.get("body") {
-            let current = cscx_core::approvals::get(&s.app, id).await.ok();
+            let current = cscx_core::approvals::get(&s.app, &v.principal, id)
+                .await
+                .ok();
             let unchanged = current
                 .as_ref()
                 .and_then(|a| a.action_data["body"].as_str())

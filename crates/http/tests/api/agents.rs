@@ -87,6 +87,26 @@ async fn setup(t: &TestApp) -> (String, String) {
     (id, session["id"].as_str().unwrap().to_string())
 }
 
+/// Makes `csm@test.example` the account's CSM (who then sees and decides its approvals).
+async fn assign_to_csm(t: &TestApp, customer: &str) {
+    let user = t
+        .app
+        .auth
+        .user_by_email("csm@test.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let (s, v) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/customers/{customer}"),
+            Some(&t.admin),
+            Some(json!({"csm_id": user.id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
 /// The single integer `sql` selects (a count, usually).
 pub(crate) async fn count(t: &TestApp, sql: &str) -> i64 {
     let mut c = t.app.db.conn().await.unwrap();
@@ -217,6 +237,7 @@ async fn an_action_waits_for_approval_and_runs_exactly_once() {
 
         // Two people approve at the same moment: one wins, the other is told it is decided.
         let csm = t.token(Role::Csm).await;
+        assign_to_csm(&t, &customer).await;
         let path = format!("/api/v1/approvals/{id}/approve");
         let (a, b) = tokio::join!(
             t.call(
@@ -303,7 +324,7 @@ async fn an_approval_decided_before_a_crash_is_executed_by_the_job() {
         assert_eq!(count(&t, "SELECT COUNT(*) FROM save_plays").await, 0);
         t.app.drain_jobs(1).await.unwrap();
         assert_eq!(count(&t, "SELECT COUNT(*) FROM save_plays").await, 1);
-        let a = cscx_core::approvals::get(&t.app, id).await.unwrap();
+        let a = cscx_core::approvals::fetch(&t.app, id).await.unwrap();
         assert_eq!(a.status, "executed");
         cscx_core::approvals::execute(&t.app, id).await.unwrap();
         assert_eq!(count(&t, "SELECT COUNT(*) FROM save_plays").await, 1);
@@ -314,10 +335,11 @@ async fn an_approval_decided_before_a_crash_is_executed_by_the_job() {
 #[tokio::test]
 async fn edits_rejections_roles_policies_and_expiry() {
     for t in each_backend().await {
-        let (_, session) = setup(&t).await;
+        let (customer, session) = setup(&t).await;
         let admin = t.admin.clone();
         let csm = t.token(Role::Csm).await;
         let manager = t.token(Role::Manager).await;
+        assign_to_csm(&t, &customer).await;
 
         // Approve with edits: the edited e-mail is what goes out, and the original is kept.
         let (_, events) = say(
@@ -521,6 +543,99 @@ async fn chat_deduplicates_retries_and_rate_limits_per_user() {
         let (i, v) = limited.expect("the per-user limit applies");
         assert!(i <= 30, "limited after {i}");
         assert_eq!(error_code(&v), "rate_limited");
+        t.finish().await;
+    }
+}
+
+/// Issue 11, defect 3 and the session rules: the use-cases refuse a viewer before the agent
+/// runs, whatever the door (web form, chat API, sessions API), and nobody posts into another's
+/// session, though a manager may read it.
+#[tokio::test]
+async fn viewers_cannot_run_the_agent_and_sessions_are_private() {
+    for t in each_backend().await {
+        let (_, admin_session) = setup(&t).await;
+        let viewer = t.token(Role::Viewer).await;
+        let manager = t.token(Role::Manager).await;
+        let csm = t.token(Role::Csm).await;
+        let ask = json!({"message": "Draft a thank-you email to Acme Corp"});
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/chat",
+                Some(&viewer),
+                Some(ask.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, _) = t
+            .call(
+                Method::POST,
+                "/api/v1/agents/sessions",
+                Some(&viewer),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // The web form: signed in as the viewer, with a valid CSRF token.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let login = client
+            .post(format!("{}/login", t.base))
+            .form(&[
+                ("email", "viewer@test.example"),
+                ("password", "a long enough password"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let home = client
+            .get(format!("{}/", t.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = home.find(r#"name="csrf" value=""#).unwrap() + r#"name="csrf" value=""#.len();
+        let csrf = home[at..].split('"').next().unwrap().to_string();
+        let r = client
+            .post(format!("{}/chat", t.base))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("message", "Draft a thank-you email to Acme Corp"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            count(&t, "SELECT COUNT(*) FROM approvals").await,
+            0,
+            "the agent never ran"
+        );
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM chat_messages").await, 0);
+
+        // Another's session: a manager reads it, nobody posts into it.
+        let path = format!("/api/v1/agents/sessions/{admin_session}");
+        let (s, _) = t.call(Method::GET, &path, Some(&manager), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = t.call(Method::GET, &path, Some(&csm), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "a CSM does not learn it exists");
+        let (s, _) = say(&t, &manager, &admin_session, "How is Acme Corp?", None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM agent_messages").await, 0);
         t.finish().await;
     }
 }

@@ -230,21 +230,43 @@ async fn decide_an_approval_from_the_inbox() {
         t.token(Role::Csm).await;
         t.token(Role::Viewer).await;
 
+        // Approvals are seen by who requested them, the account's owner, and managers.
         let mut viewer = Browser::new(&t);
         viewer.sign_in("viewer@test.example").await;
         let (_, inbox, _) = viewer.get("/approvals").await;
-        assert!(
-            inbox.contains("To: jane@acme.example") || inbox.contains("to: jane@acme.example"),
-            "{inbox}"
-        );
+        assert!(!inbox.contains("jane@acme.example"), "{inbox}");
         assert!(
             !inbox.contains(">Approve<"),
             "viewers see no decision controls"
         );
-
+        let csm_user = t
+            .app
+            .auth
+            .user_by_email("csm@test.example")
+            .await
+            .unwrap()
+            .unwrap();
         let mut csm = Browser::new(&t);
         csm.sign_in("csm@test.example").await;
         let (_, inbox, _) = csm.get("/approvals").await;
+        assert!(
+            !inbox.contains("jane@acme.example"),
+            "not the CSM's account yet"
+        );
+        let (s, _) = t
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/customers/{id}"),
+                Some(&t.admin),
+                Some(json!({"csm_id": csm_user.id})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, inbox, _) = csm.get("/approvals").await;
+        assert!(
+            inbox.contains("To: jane@acme.example") || inbox.contains("to: jane@acme.example"),
+            "{inbox}"
+        );
         assert!(inbox.contains(">Approve<"));
         let (s, _, _) = csm
             .post(
@@ -266,7 +288,7 @@ async fn decide_an_approval_from_the_inbox() {
             .await;
         assert_eq!(s, StatusCode::OK, "{page}");
         assert!(page.contains("executed"));
-        let a = cscx_core::approvals::get(&t.app, approval.parse().unwrap())
+        let a = cscx_core::approvals::fetch(&t.app, approval.parse().unwrap())
             .await
             .unwrap();
         assert_eq!(a.status, "executed");
