@@ -92,7 +92,7 @@ pub async fn list_policies(app: &App) -> CoreResult<Vec<Policy>> {
 fn stored_policy(action: &str, role: &str, auto_approve: bool, hours: i32) -> Policy {
     Policy {
         action: action.to_string(),
-        required_role: crate::authz::stored_role(&role),
+        required_role: crate::authz::stored_role(role),
         auto_approve,
         expires_after_hours: hours as i64,
     }

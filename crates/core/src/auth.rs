@@ -10,7 +10,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use cscx_domain::{validate, Clock, FieldErrors, Role, TokenScope};
-use cscx_store::product::{self, ApiToken, AuthSession, LoginAttempt, User};
+use cscx_store::product::{self, ApiToken, AuthSession, LoginAttempt, LoginDevice, User};
 use cscx_store::{entity, Db, Id, Timestamp};
 
 use crate::error::{CoreError, CoreResult};
@@ -37,6 +37,25 @@ impl Default for AuthConfig {
             max_failures_per_ip: 30,
         }
     }
+}
+
+/// One sign-in attempt, as the client made it.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRequest<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    /// The device cookie the browser presented, if any.
+    pub device_cookie: Option<&'a str>,
+}
+
+/// A successful sign-in: the caller, the session cookie's secret, and the device cookie's.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub principal: Principal,
+    pub session_secret: String,
+    pub device_secret: String,
 }
 
 /// How a request proved who it is.
@@ -314,27 +333,40 @@ impl Auth {
         })
     }
 
-    /// Checks e-mail and password, subject to the rate limit, and opens a session. Returns the
-    /// principal and the cookie secret.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &str,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
-    ) -> CoreResult<(Principal, String)> {
-        let email = email.trim().to_lowercase();
+    /// Checks e-mail and password, subject to the sign-in throttle, and opens a session.
+    ///
+    /// The throttle follows OWASP's device-cookie scheme so that it cannot lock out the
+    /// innocent: a client without a device cookie of this account ("unknown") is refused while
+    /// the account has had `max_failures_per_email` recent failures from unknown clients (with
+    /// a backoff that doubles per further failure, up to the window), or while its address has
+    /// had `max_failures_per_ip`. A browser that signed in to this account before presents its
+    /// device cookie and is exempt from both; it has a limit of its own
+    /// (`max_failures_per_email` failures locks that device only).
+    pub async fn login(&self, attempt: LoginRequest<'_>) -> CoreResult<LoggedIn> {
+        let email = attempt.email.trim().to_lowercase();
+        let ip = attempt.ip;
         let now = self.now();
         let since = now.add(-self.config.login_window);
+        let device = match attempt.device_cookie {
+            Some(secret) => {
+                let mut c = self.db.conn().await?;
+                product::login_device(c.c(), &hash_secret(secret), &email).await?
+            }
+            None => None,
+        };
         {
             let mut c = self.db.conn().await?;
-            let (by_email, by_ip) = product::failed_logins_since(c.c(), &email, ip, since).await?;
-            if by_email >= self.config.max_failures_per_email
-                || by_ip >= self.config.max_failures_per_ip
-            {
-                return Err(CoreError::RateLimited {
-                    retry_after_secs: self.config.login_window.num_seconds() as u64,
-                });
+            let f = product::failed_logins_since(
+                c.c(),
+                &email,
+                ip,
+                device.as_ref().map(|d| d.id),
+                since,
+            )
+            .await?;
+            let retry = self.throttle(&f, device.is_some(), now);
+            if let Some(retry_after_secs) = retry {
+                return Err(CoreError::RateLimited { retry_after_secs });
             }
         }
         let user = self.user_by_email(&email).await?;
@@ -342,21 +374,22 @@ impl Auth {
             Some(u) if !u.disabled => u
                 .password_hash
                 .as_deref()
-                .is_some_and(|h| verify_password(h, password)),
+                .is_some_and(|h| verify_password(h, attempt.password)),
             _ => {
-                verify_password(&self.dummy_hash, password);
+                verify_password(&self.dummy_hash, attempt.password);
                 false
             }
         };
         let mut tx = self.db.begin().await?;
-        let attempt = LoginAttempt {
+        let record = LoginAttempt {
             id: Id::new(),
             email: email.clone(),
             ip: ip.map(str::to_owned),
             succeeded: ok,
             attempted_at: now,
+            device_id: device.as_ref().map(|d| d.id),
         };
-        entity::insert(tx.c(), &attempt).await?;
+        entity::insert(tx.c(), &record).await?;
         if !ok {
             tx.commit().await?;
             return Err(CoreError::Unauthenticated(
@@ -370,7 +403,7 @@ impl Auth {
             user_id: user.id,
             token_hash: hash_secret(&secret),
             csrf_token: random_secret(),
-            user_agent: user_agent.map(|s| s.chars().take(300).collect()),
+            user_agent: attempt.user_agent.map(|s| s.chars().take(300).collect()),
             ip: ip.map(str::to_owned),
             created_at: now,
             last_seen_at: now,
@@ -379,9 +412,52 @@ impl Auth {
         entity::insert(tx.c(), &session).await?;
         user.last_login_at = Some(now);
         entity::update(tx.c(), &user).await?;
+        // The browser is now known for this account: a new device cookie (rotated on every
+        // sign-in, so a stolen one stops working at the owner's next sign-in).
+        if let Some(old) = &device {
+            entity::delete::<LoginDevice>(tx.c(), old.id).await?;
+        }
+        let device_secret = random_secret();
+        entity::insert(
+            tx.c(),
+            &LoginDevice {
+                id: Id::new(),
+                email: email.clone(),
+                token_hash: hash_secret(&device_secret),
+                created_at: device.as_ref().map(|d| d.created_at).unwrap_or(now),
+                last_used_at: now,
+            },
+        )
+        .await?;
         tx.commit().await?;
         let role = user.role.parse().map_err(CoreError::Internal)?;
-        Ok((session_principal(user, role, session), secret))
+        Ok(LoggedIn {
+            principal: session_principal(user, role, session),
+            session_secret: secret,
+            device_secret,
+        })
+    }
+
+    /// Seconds until the next attempt is allowed, or `None` if it may go ahead now.
+    fn throttle(&self, f: &product::LoginFailures, known: bool, now: Timestamp) -> Option<u64> {
+        let window = self.config.login_window.num_seconds().max(1) as u64;
+        if known {
+            return (f.device >= self.config.max_failures_per_email).then_some(window);
+        }
+        if f.address_unknown >= self.config.max_failures_per_ip {
+            return Some(window);
+        }
+        let over = f.account_unknown - self.config.max_failures_per_email;
+        if over >= 0 {
+            // 30 s after the limit is reached, doubling with each further failure.
+            let backoff = (30u64 << over.min(16)).min(window);
+            let last = f.account_last.unwrap_or(now);
+            let elapsed = ((now.millis() - last.millis()).max(0) / 1000) as u64;
+            if elapsed < backoff {
+                return Some(backoff - elapsed);
+            }
+        }
+        None
     }
 
     /// Resolves a session cookie, extending the session's idle expiry.

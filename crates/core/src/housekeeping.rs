@@ -5,7 +5,7 @@ use serde_json::json;
 
 use cscx_jobs::{schedule, JobError, Registry};
 
-use crate::{agents, approvals, contracts, ingest, intelligence, App};
+use crate::{agents, approvals, contracts, ingest, intelligence, App, CoreError};
 
 pub const PURGE_EXPIRED: &str = "housekeeping.purge_expired";
 
@@ -38,7 +38,7 @@ pub fn registry(app: &App) -> Registry {
         async move {
             let n = intelligence::enqueue_all_refreshes(&app)
                 .await
-                .map_err(|e| JobError::retry(e.to_string()))?;
+                .map_err(job_error)?;
             tracing::info!(customers = n, "queued the nightly refresh");
             Ok(())
         }
@@ -53,11 +53,11 @@ pub fn registry(app: &App) -> Registry {
                 let id = customer_of(&ctx)?;
                 intelligence::rollup_customer(&app, id)
                     .await
-                    .map_err(|e| JobError::retry(e.to_string()))?;
+                    .map_err(job_error)?;
                 intelligence::refresh_customer(&app, id)
                     .await
                     .map(|_| ())
-                    .map_err(|e| JobError::retry(e.to_string()))
+                    .map_err(job_error)
             }
         });
     }
@@ -69,7 +69,7 @@ pub fn registry(app: &App) -> Registry {
             intelligence::refresh_customer(&app, id)
                 .await
                 .map(|_| ())
-                .map_err(|e| JobError::retry(e.to_string()))
+                .map_err(job_error)
         }
     });
     let a = app.clone();
@@ -82,9 +82,7 @@ pub fn registry(app: &App) -> Registry {
                 .and_then(serde_json::Value::as_str)
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| JobError::permanent("payload has no valid contract_id"))?;
-            contracts::run_extraction(&app, id)
-                .await
-                .map_err(|e| JobError::retry(e.to_string()))
+            contracts::run_extraction(&app, id).await.map_err(job_error)
         }
     });
     let a = app.clone();
@@ -97,21 +95,15 @@ pub fn registry(app: &App) -> Registry {
                 .and_then(serde_json::Value::as_str)
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| JobError::permanent("payload has no valid approval_id"))?;
-            approvals::execute(&app, id)
-                .await
-                .map_err(|e| JobError::retry(e.to_string()))
+            approvals::execute(&app, id).await.map_err(job_error)
         }
     });
     let a = app.clone();
     r.register(approvals::EXPIRE_JOB, move |_ctx| {
         let app = a.clone();
         async move {
-            let expired = approvals::expire_due(&app)
-                .await
-                .map_err(|e| JobError::retry(e.to_string()))?;
-            let timed_out = agents::time_out_sessions(&app)
-                .await
-                .map_err(|e| JobError::retry(e.to_string()))?;
+            let expired = approvals::expire_due(&app).await.map_err(job_error)?;
+            let timed_out = agents::time_out_sessions(&app).await.map_err(job_error)?;
             if expired + timed_out > 0 {
                 tracing::info!(
                     expired,
@@ -126,14 +118,39 @@ pub fn registry(app: &App) -> Registry {
     r.register(contracts::STATUS_JOB, move |_ctx| {
         let app = a.clone();
         async move {
-            let n = contracts::refresh_statuses(&app)
-                .await
-                .map_err(|e| JobError::retry(e.to_string()))?;
+            let n = contracts::refresh_statuses(&app).await.map_err(job_error)?;
             tracing::info!(expired = n, "refreshed contract statuses");
             Ok(())
         }
     });
     r
+}
+
+/// A use-case's failure as a job failure: what can never succeed (bad input, a record that is
+/// gone, a conflict, a refusal, an unreadable document, corrupt data) ends the job at once with
+/// its error; outages and other trouble are retried with backoff.
+pub fn job_error(e: CoreError) -> JobError {
+    let permanent = match &e {
+        CoreError::Validation(_)
+        | CoreError::NotFound(_)
+        | CoreError::Conflict(_)
+        | CoreError::Forbidden(_)
+        | CoreError::Unauthenticated(_)
+        | CoreError::Document(_) => true,
+        CoreError::Store(s) => matches!(
+            s,
+            cscx_store::Error::NotFound
+                | cscx_store::Error::Corrupt(_)
+                | cscx_store::Error::Conflict { .. }
+                | cscx_store::Error::MissingReference { .. }
+        ),
+        _ => false,
+    };
+    if permanent {
+        JobError::permanent(e.to_string())
+    } else {
+        JobError::retry(e.to_string())
+    }
 }
 
 fn customer_of(ctx: &cscx_jobs::JobContext) -> Result<cscx_store::Id, JobError> {
@@ -174,4 +191,20 @@ pub async fn install_schedules(app: &App) -> crate::CoreResult<()> {
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permanent_failures_are_not_retried() {
+        assert!(job_error(CoreError::NotFound("contract")).permanent);
+        assert!(job_error(CoreError::field("x", "bad")).permanent);
+        assert!(job_error(CoreError::Store(cscx_store::Error::NotFound)).permanent);
+        assert!(!job_error(CoreError::Unavailable("busy".into())).permanent);
+        assert!(!job_error(CoreError::Internal("disk full".into())).permanent);
+        let pool = cscx_store::Error::Db(sqlx::Error::PoolTimedOut);
+        assert!(!job_error(CoreError::Store(pool)).permanent);
+    }
 }

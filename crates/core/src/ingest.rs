@@ -108,6 +108,9 @@ fn parse_timestamp(v: &Value) -> Result<DateTime<Utc>, String> {
 /// Checks one event; `now` bounds timestamps (no more than 5 minutes ahead, for clock skew).
 fn validate(index: usize, raw: &Value, now: DateTime<Utc>) -> Result<Candidate, String> {
     let obj = raw.as_object().ok_or("an event must be a JSON object")?;
+    if let Some(path) = cscx_domain::validate::find_nul(raw) {
+        return Err(format!("{path} contains a NUL character"));
+    }
     if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field {unknown:?}"));
     }
@@ -323,7 +326,9 @@ const GROUP_MAX_EVENTS: usize = 20_000;
 
 struct WriteRequest {
     rows: Vec<UsageEvent>,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<bool>, String>>,
+    /// On failure, whether it was transient (the database busy or unreachable): clients are
+    /// told to retry an outage, never a batch that can never be stored.
+    reply: tokio::sync::oneshot::Sender<Result<Vec<bool>, bool>>,
 }
 
 /// The single writer of usage events. Batches that arrive while a commit is in progress are
@@ -383,9 +388,14 @@ impl EventWriter {
                     }
                     Err(e) => {
                         conn = None;
-                        tracing::warn!(error = %e, batches = replies.len(), "storing usage events failed");
+                        let transient = match &e {
+                            crate::CoreError::Store(s) => s.is_transient(),
+                            crate::CoreError::Unavailable(_) => true,
+                            _ => false,
+                        };
+                        tracing::warn!(error = %e, transient, batches = replies.len(), "storing usage events failed");
                         for (reply, _) in replies {
-                            let _ = reply.send(Err(e.to_string()));
+                            let _ = reply.send(Err(transient));
                         }
                     }
                 }
@@ -405,7 +415,14 @@ impl EventWriter {
         answer
             .await
             .map_err(|_| crate::CoreError::Unavailable("the event writer stopped".into()))?
-            .map_err(crate::CoreError::Unavailable)
+            .map_err(|transient| {
+                // The database's own words stay in the log; they are no use to a client.
+                if transient {
+                    crate::CoreError::Unavailable("the database is busy; retry shortly".into())
+                } else {
+                    crate::CoreError::Internal("storing usage events failed".into())
+                }
+            })
     }
 }
 

@@ -647,6 +647,7 @@ impl Browser {
 #[tokio::test]
 async fn the_workspace_in_a_headless_browser() {
     let Some(b) = Browser::start().await else {
+        cscx_testkit::require_in_ci("chromedriver");
         eprintln!(
             "notice: chromedriver not found; skipping the browser test (.ci/run installs it)"
         );

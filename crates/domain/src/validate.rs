@@ -170,6 +170,47 @@ pub fn text(max: usize) -> impl Fn(&str) -> Result<(), String> {
 
 /// A practical e-mail check: one `@`, a plausible local part, a dotted domain of
 /// letters, digits and hyphens. It rejects typos, not every RFC 5322 curiosity.
+/// The path (`name`, `metadata.plan`, `tags[2]`) of the first string or key in `v` that holds a
+/// NUL character, which PostgreSQL cannot store in text; both backends refuse it alike.
+pub fn find_nul(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    fn walk(v: &Value, path: &mut String) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            Value::Object(map) => map.iter().any(|(k, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&k.replace('\0', "\\0"));
+                let found = k.contains('\0') || walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    walk(v, &mut path).then(|| {
+        if path.is_empty() {
+            "the value".into()
+        } else {
+            path
+        }
+    })
+}
+
 pub fn email(s: &str) -> Result<(), String> {
     let bad = || Err(format!("{s:?} is not a valid e-mail address"));
     if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -282,5 +323,26 @@ mod tests {
         assert_eq!(e.0.len(), 2);
         assert_eq!(e.0["name"], "must not be blank");
         assert!(e.into_result().is_err());
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::find_nul;
+    use serde_json::json;
+
+    #[test]
+    fn finds_nul_in_strings_keys_and_nested_values() {
+        assert_eq!(find_nul(&json!({"name": "ok", "tags": ["a", "b"]})), None);
+        assert_eq!(
+            find_nul(&json!({"name": "a\u{0}b"})).as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            find_nul(&json!({"metadata": {"plan": ["x", "\u{0}"]}})).as_deref(),
+            Some("metadata.plan[1]")
+        );
+        assert_eq!(find_nul(&json!({"k\u{0}": 1})).as_deref(), Some("k\\0"));
+        assert_eq!(find_nul(&json!("\u{0}")).as_deref(), Some("the value"));
     }
 }

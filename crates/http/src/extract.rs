@@ -12,42 +12,136 @@ use cscx_domain::{Role, TokenScope};
 
 use crate::error::ApiError;
 
-/// A JSON body. Malformed JSON is a 400 naming the problem; a missing or wrong content type a 415.
+/// A JSON body. Malformed JSON (duplicate keys included) is a 400 naming the problem; a missing
+/// or wrong content type a 415; a NUL character in any string a 422 naming the field, on both
+/// databases alike.
 pub struct Body(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<Value>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rejection) => {
-                use axum::extract::rejection::JsonRejection::*;
-                Err(match rejection {
-                    MissingJsonContentType(_) => ApiError::new(
-                        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_media_type",
-                        "send the body as JSON with Content-Type: application/json",
-                    ),
-                    JsonSyntaxError(e) => ApiError::new(
-                        axum::http::StatusCode::BAD_REQUEST,
-                        "invalid_json",
-                        format!("the body is not valid JSON: {}", e.body_text()),
-                    ),
-                    BytesRejection(e)
-                        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-                    {
-                        ApiError::new(
-                            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                            "payload_too_large",
-                            "the body is larger than this endpoint accepts",
-                        )
-                    }
-                    other => ApiError::bad_request(other.body_text()),
-                })
-            }
+        use axum::http::StatusCode;
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase())
+            .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "the body is larger than this endpoint accepts",
+                    )
+                } else {
+                    ApiError::bad_request(e.body_text())
+                }
+            })?;
+        let value = strict_json(&bytes).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
+        if let Some(path) = cscx_domain::validate::find_nul(&value) {
+            return Err(
+                cscx_core::CoreError::field(&path, "must not contain NUL characters").into(),
+            );
+        }
+        Ok(Body(value))
+    }
+}
+
+/// Parses JSON like `serde_json::from_slice::<Value>`, but refuses an object that names a key
+/// twice: which of the two values would count is a guess no client should rely on.
+pub fn strict_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    struct Strict(Value);
+
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(StrictVisitor)
         }
     }
+
+    struct StrictVisitor;
+
+    impl<'de> Visitor<'de> for StrictVisitor {
+        type Value = Strict;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Strict, E> {
+            Ok(Strict(Value::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Strict, E> {
+            Ok(Strict(Value::from(v)))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Strict, E> {
+            Ok(Strict(Value::from(v)))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Strict, E> {
+            Ok(Strict(Value::from(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Strict, E> {
+            Ok(Strict(Value::String(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Strict, E> {
+            Ok(Strict(Value::String(v)))
+        }
+        fn visit_unit<E>(self) -> Result<Strict, E> {
+            Ok(Strict(Value::Null))
+        }
+        fn visit_none<E>(self) -> Result<Strict, E> {
+            Ok(Strict(Value::Null))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Strict, A::Error> {
+            let mut items = Vec::new();
+            while let Some(Strict(v)) = seq.next_element()? {
+                items.push(v);
+            }
+            Ok(Strict(Value::Array(items)))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Strict, A::Error> {
+            // With serde_json's arbitrary_precision, numbers arrive as a one-entry map under
+            // a private key; `Value` knows how to read that, so hand such maps back to it.
+            let mut out = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "$serde_json::private::Number" {
+                    let raw: serde_json::Value = map.next_value()?;
+                    let n: serde_json::Number = serde_json::from_str(raw.as_str().unwrap_or(""))
+                        .map_err(A::Error::custom)?;
+                    return Ok(Strict(Value::Number(n)));
+                }
+                if out.contains_key(&key) {
+                    return Err(A::Error::custom(format!("duplicate key {key:?}")));
+                }
+                let Strict(v) = map.next_value()?;
+                out.insert(key, v);
+            }
+            Ok(Strict(Value::Object(out)))
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let Strict(v) = Strict::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
 }
 
 /// A typed JSON body (for fixed-shape requests such as login). Unknown fields are refused by
@@ -81,6 +175,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         let pairs: Vec<(String, String)> = serde_urlencoded_pairs(q)?;
         let mut map = std::collections::HashMap::new();
         for (k, v) in pairs {
+            if k.contains('\0') || v.contains('\0') {
+                return Err(ApiError::invalid_parameter(
+                    &k.replace('\0', ""),
+                    "must not contain NUL characters",
+                ));
+            }
             if map.insert(k.clone(), v).is_some() {
                 return Err(ApiError::invalid_parameter(&k, "given more than once"));
             }
@@ -218,5 +318,27 @@ impl Caller {
 
     pub fn admin(&self) -> Result<&Principal, ApiError> {
         self.require(Role::Admin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strict_json;
+    use serde_json::json;
+
+    #[test]
+    fn strict_json_refuses_duplicate_keys_and_keeps_numbers_exact() {
+        let v =
+            strict_json(br#"{"arr": 12345678901234567890.12, "n": -3, "x": [1.5, {"y": null}]}"#)
+                .unwrap();
+        assert_eq!(v["arr"].to_string(), "12345678901234567890.12");
+        assert_eq!(v["x"], json!([1.5, {"y": null}]));
+        assert_eq!(
+            v,
+            serde_json::from_str::<serde_json::Value>(&v.to_string()).unwrap()
+        );
+        let e = strict_json(br#"{"name": "a", "nested": {"k": 1, "k": 2}}"#).unwrap_err();
+        assert!(e.to_string().contains("duplicate key \"k\""), "{e}");
+        assert!(strict_json(br#"{"a": 1} trailing"#).is_err());
     }
 }

@@ -94,6 +94,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         // Innermost first: these run per route, after routing, so metrics see the route template.
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency))
+        .layer(axum::middleware::from_fn(middleware::refuse_nul_in_forms))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::limit_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(Extension(docs))

@@ -94,6 +94,22 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// A method as a label: the standard ones by name, anything else as `other`, so a client
+/// inventing methods cannot create series without end.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware recording every request under its route template (not the raw path, which would
 /// make one series per id).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -102,7 +118,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let start = Instant::now();
     let resp = next.run(req).await;
     state
@@ -128,5 +144,14 @@ mod tests {
         assert!(out.contains("le=\"0.005\"} 1"));
         assert!(out.contains("le=\"0.05\"} 2"));
         assert!(out.contains("le=\"+Inf\"} 2"));
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        for name in ["FOO", "BAR", "PROPFIND"] {
+            let m = axum::http::Method::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(method_label(&m), "other");
+        }
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
     }
 }

@@ -1,9 +1,10 @@
-//! Cross-cutting request handling: resolving credentials, and `Idempotency-Key`.
+//! Cross-cutting request handling: body limits per route, resolving credentials, and
+//! `Idempotency-Key`.
 
 use std::net::SocketAddr;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,17 +18,24 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "cscx_session";
+/// Marks a browser that signed in to an account before (see `Auth::login`).
+pub const DEVICE_COOKIE: &str = "cscx_device";
 
-/// Finds the session cookie's value in a `Cookie` header.
-pub fn session_cookie(req: &Request) -> Option<String> {
+/// Finds a cookie's value in the `Cookie` headers.
+pub fn cookie_value(req: &Request, name: &str) -> Option<String> {
     req.headers()
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// Finds the session cookie's value in a `Cookie` header.
+pub fn session_cookie(req: &Request) -> Option<String> {
+    cookie_value(req, SESSION_COOKIE)
 }
 
 /// The client's address: the socket peer, or the first `X-Forwarded-For` hop behind a proxy.
@@ -78,6 +86,102 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     next.run(req).await
 }
 
+/// Contract uploads may be 25 MB; the multipart envelope adds a little.
+pub const UPLOAD_BODY_LIMIT: usize = 26 * 1024 * 1024;
+/// Sign-in forms and JSON are small.
+const LOGIN_BODY_LIMIT: usize = 16 * 1024;
+
+/// The largest body a route accepts, by its template: uploads and ingestion batches are large,
+/// sign-in is tiny, everything else gets the configured JSON limit.
+pub fn body_limit_for(route: &str, default: usize) -> usize {
+    match route {
+        "/api/v1/contracts" | "/contracts/upload" => UPLOAD_BODY_LIMIT,
+        "/api/v1/usage/events" => cscx_core::ingest::MAX_BATCH_BYTES,
+        "/login" | "/api/v1/auth/login" => LOGIN_BODY_LIMIT,
+        _ => default,
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the body is larger than this endpoint accepts ({limit} bytes)"),
+    )
+    .into_response()
+}
+
+/// Bounds every request body by its route's limit before anything reads it: a declared
+/// `Content-Length` over the limit is refused at once, and a body that grows past it fails
+/// for whoever reads it (extractors then answer 413). Nothing downstream — the idempotency
+/// record included — can buffer more than the route accepts.
+pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let limit = body_limit_for(&route, state.config.body_limit);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(limit);
+    }
+    // Extractors apply their own (default) limit too; this one is the route's.
+    let (parts, body) = req.into_parts();
+    let body = Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Refuses a form post (`application/x-www-form-urlencoded`) holding a NUL character, raw or
+/// as `%00`: PostgreSQL cannot store one in text, and both backends must answer alike.
+pub async fn refuse_nul_in_forms(req: Request, next: Next) -> Response {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    // The body is already bounded by `limit_body`.
+    let bytes = match to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the form is larger than this page accepts",
+            )
+                .into_response()
+        }
+    };
+    let nul = bytes.contains(&0)
+        || bytes
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    if nul {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a field of the form holds a NUL character, which cannot be stored",
+        )
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// A handler whose response holds a secret sets this extension: an idempotent replay answers
+/// with this body instead, and the secret is never stored.
+#[derive(Clone)]
+pub struct ReplayBody(pub Vec<u8>);
+
 /// How long a stored response answers retries.
 const IDEMPOTENCY_TTL_HOURS: i64 = 24;
 
@@ -103,17 +207,16 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let Some(principal) = req.extensions().get::<Principal>().cloned() else {
         return next.run(req).await; // the handler answers 401
     };
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let limit = body_limit_for(&route, state.config.body_limit);
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, state.config.body_limit.max(32 * 1024 * 1024)).await {
+    let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the body is too large",
-            )
-            .into_response()
-        }
+        Err(_) => return too_large(limit),
     };
     let path = parts.uri.path().to_owned();
     let mut hasher = Sha256::new();
@@ -188,8 +291,12 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    let (rparts, rbody) = resp.into_parts();
+    let (mut rparts, rbody) = resp.into_parts();
     let rbytes = to_bytes(rbody, usize::MAX).await.unwrap_or_default();
+    let stored = match rparts.extensions.remove::<ReplayBody>() {
+        Some(ReplayBody(b)) => b,
+        None => rbytes.to_vec(),
+    };
     let outcome = async {
         let mut c = state.app.db.conn().await?;
         if rparts.status.is_server_error() {
@@ -199,7 +306,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                 c.c(),
                 record.id,
                 rparts.status.as_u16() as i32,
-                &String::from_utf8_lossy(&rbytes),
+                &String::from_utf8_lossy(&stored),
             )
             .await
         }

@@ -40,12 +40,14 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     2 "intelligence" "0002_intelligence.sql",
     3 "agents" "0003_agents.sql",
     4 "usage_layout" "0004_usage_layout.sql",
+    5 "login_devices" "0005_login_devices.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
     2 "intelligence" "0002_intelligence.sql",
     3 "agents" "0003_agents.sql",
     4 "usage_layout" "0004_usage_layout.sql",
+    5 "login_devices" "0005_login_devices.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

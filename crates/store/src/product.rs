@@ -64,6 +64,18 @@ entity! {
         ip: Option<String>,
         succeeded: bool,
         attempted_at: Timestamp,
+        device_id: Option<Id>,
+    }
+}
+
+entity! {
+    /// A browser that signed in to an account before (its device cookie, hashed).
+    LoginDevice in "login_devices" {
+        id: Id,
+        email: String,
+        token_hash: String,
+        created_at: Timestamp,
+        last_used_at: Timestamp,
     }
 }
 
@@ -169,25 +181,42 @@ pub async fn delete_sessions_of_user(c: DbConn<'_>, user_id: Id) -> Result<u64> 
     .rows_affected()))
 }
 
-/// Failed attempts since `since` for this e-mail or from this address.
+/// Failed sign-in attempts in a window, counted the ways the throttle needs them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginFailures {
+    /// For this e-mail from unknown clients (no device cookie of the account).
+    pub account_unknown: i64,
+    /// From this address by unknown clients.
+    pub address_unknown: i64,
+    /// From this device (when the request presented one).
+    pub device: i64,
+    /// The latest failure for this e-mail from an unknown client.
+    pub account_last: Option<Timestamp>,
+}
+
+/// Failed attempts since `since`: for the e-mail and from the address by unknown clients, and
+/// from `device`.
 pub async fn failed_logins_since(
     c: DbConn<'_>,
     email: &str,
     ip: Option<&str>,
+    device: Option<Id>,
     since: Timestamp,
-) -> Result<(i64, i64)> {
+) -> Result<LoginFailures> {
     run!(c, |conn| {
-        let by_email: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND attempted_at >= $2 AND succeeded = FALSE",
+        let (account_unknown, account_last): (i64, Option<Timestamp>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(attempted_at) FROM login_attempts
+             WHERE email = $1 AND attempted_at >= $2 AND succeeded = FALSE AND device_id IS NULL",
         )
         .bind(email.to_lowercase())
         .bind(since)
         .fetch_one(&mut *conn)
         .await?;
-        let by_ip: i64 = match ip {
+        let address_unknown: i64 = match ip {
             Some(ip) => {
                 sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND attempted_at >= $2 AND succeeded = FALSE",
+                    "SELECT COUNT(*) FROM login_attempts
+                     WHERE ip = $1 AND attempted_at >= $2 AND succeeded = FALSE AND device_id IS NULL",
                 )
                 .bind(ip)
                 .bind(since)
@@ -196,8 +225,42 @@ pub async fn failed_logins_since(
             }
             None => 0,
         };
-        Ok((by_email, by_ip))
+        let device: i64 = match device {
+            Some(d) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM login_attempts
+                     WHERE device_id = $1 AND attempted_at >= $2 AND succeeded = FALSE",
+                )
+                .bind(d)
+                .bind(since)
+                .fetch_one(&mut *conn)
+                .await?
+            }
+            None => 0,
+        };
+        Ok(LoginFailures {
+            account_unknown,
+            address_unknown,
+            device,
+            account_last,
+        })
     })
+}
+
+/// The device behind a device cookie's hash, if it belongs to `email`.
+pub async fn login_device(
+    c: DbConn<'_>,
+    token_hash: &str,
+    email: &str,
+) -> Result<Option<LoginDevice>> {
+    run!(c, |conn| sqlx::query_as::<_, LoginDevice>(
+        "SELECT * FROM login_devices WHERE token_hash = $1 AND email = $2"
+    )
+    .bind(token_hash)
+    .bind(email)
+    .fetch_optional(&mut *conn)
+    .await)
+    .map_err(Into::into)
 }
 
 pub async fn idempotency_get(
@@ -260,9 +323,11 @@ pub async fn idempotency_release(c: DbConn<'_>, id: Id) -> Result<()> {
     Ok(())
 }
 
-/// Deletes expired sessions, idempotency records and old login attempts. Returns rows removed.
+/// Deletes expired sessions, idempotency records, old login attempts and devices unused for
+/// half a year. Returns rows removed.
 pub async fn purge_expired(mut c: DbConn<'_>, now: Timestamp) -> Result<u64> {
     let week_ago = Timestamp::from_millis(now.millis() - 7 * 86_400_000);
+    let half_year_ago = Timestamp::from_millis(now.millis() - 180 * 86_400_000);
     let mut removed = 0;
     for (sql, at) in [
         ("DELETE FROM auth_sessions WHERE expires_at < $1", now),
@@ -270,6 +335,10 @@ pub async fn purge_expired(mut c: DbConn<'_>, now: Timestamp) -> Result<u64> {
         (
             "DELETE FROM login_attempts WHERE attempted_at < $1",
             week_ago,
+        ),
+        (
+            "DELETE FROM login_devices WHERE last_used_at < $1",
+            half_year_ago,
         ),
     ] {
         removed += run!(c.re(), |conn| sqlx::query(sql)

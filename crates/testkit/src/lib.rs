@@ -10,6 +10,14 @@ use cscx_store::{Backend, Db, PoolConfig};
 /// `postgres://postgres@127.0.0.1:5432/postgres`. Each test creates and drops its own database.
 pub const PG_ENV: &str = "CSCX_TEST_DATABASE_URL";
 
+/// Under CI (`CI=true`) a test whose service or tool is missing must fail, not pass by
+/// skipping: call this where a test would otherwise return early.
+pub fn require_in_ci(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("CI=true but {what} is not available: .ci/run must provide it");
+    }
+}
+
 /// A scratch directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -64,6 +72,7 @@ impl TestDb {
     /// configured.
     pub async fn postgres() -> Option<TestDb> {
         let Ok(admin_url) = std::env::var(PG_ENV) else {
+            require_in_ci(&format!("PostgreSQL ({PG_ENV})"));
             static NOTICE: Once = Once::new();
             NOTICE.call_once(|| {
                 eprintln!(

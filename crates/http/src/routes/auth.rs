@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use cscx_core::auth::AuthVia;
+use cscx_core::auth::{AuthVia, LoginRequest};
 use cscx_core::users::UserView;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, Typed};
-use crate::middleware::{client_ip, SESSION_COOKIE};
+use crate::middleware::{client_ip, cookie_value, DEVICE_COOKIE, SESSION_COOKIE};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,18 +59,21 @@ async fn login(State(s): State<AppState>, req: Request) -> ApiResult<Response> {
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let device = cookie_value(&req, DEVICE_COOKIE);
     let Typed(body) =
         <Typed<Login> as axum::extract::FromRequest<()>>::from_request(req, &()).await?;
-    let (principal, secret) = s
+    let signed_in = s
         .app
         .auth
-        .login(
-            &body.email,
-            &body.password,
-            ip.as_deref(),
-            user_agent.as_deref(),
-        )
+        .login(LoginRequest {
+            email: &body.email,
+            password: &body.password,
+            ip: ip.as_deref(),
+            user_agent: user_agent.as_deref(),
+            device_cookie: device.as_deref(),
+        })
         .await?;
+    let (principal, secret) = (signed_in.principal, signed_in.session_secret);
     let AuthVia::Session { csrf_token, .. } = principal.via else {
         return Err(ApiError::internal("login did not open a session"));
     };
@@ -79,7 +82,25 @@ async fn login(State(s): State<AppState>, req: Request) -> ApiResult<Response> {
     let max_age = s.app.auth.config.session_idle.num_seconds();
     resp.headers_mut()
         .insert(header::SET_COOKIE, cookie(&s, &secret, max_age));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        device_cookie(&s, &signed_in.device_secret),
+    );
     Ok(resp)
+}
+
+/// The device cookie: kept for half a year, sent only to this site, never to scripts.
+pub fn device_cookie(state: &AppState, secret: &str) -> HeaderValue {
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{DEVICE_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        180 * 86_400
+    ))
+    .expect("cookie values are hex")
 }
 
 /// Sign out: ends the session and clears the cookie.

@@ -17,8 +17,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, Caller, Params};
 use crate::state::AppState;
 
-/// Uploads may be 25 MB; the multipart envelope adds a little.
-const UPLOAD_BODY_LIMIT: usize = 26 * 1024 * 1024;
+use crate::middleware::UPLOAD_BODY_LIMIT;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -240,13 +240,25 @@ async fn create_token(
         .create_token(&t.email, &t.name, role, scope, t.expires_at)
         .await?;
     let id = token.id;
-    Ok(created(
+    let view: TokenView = token.into();
+    // A retry with the same Idempotency-Key gets the token without its secret: the secret is
+    // shown once and never stored.
+    let replay = serde_json::to_vec(&serde_json::json!({
+        "token": &view,
+        "secret": null,
+        "note": "this is a replay: the secret was shown once, in the first response",
+    }))
+    .unwrap_or_default();
+    let mut resp = created(
         format!("/api/v1/tokens/{id}"),
         &CreatedToken {
-            token: token.into(),
+            token: view,
             secret,
         },
-    ))
+    );
+    resp.extensions_mut()
+        .insert(crate::middleware::ReplayBody(replay));
+    Ok(resp)
 }
 
 /// Revoke an API token (admin). Revoking twice is harmless.

@@ -54,7 +54,9 @@ pub fn router() -> Router<AppState> {
         .route("/contracts/upload", get(contracts::upload_page))
         .route(
             "/contracts/upload",
-            post(contracts::upload).layer(axum::extract::DefaultBodyLimit::max(26 * 1024 * 1024)),
+            post(contracts::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::middleware::UPLOAD_BODY_LIMIT,
+            )),
         )
         .route("/contracts/{id}", get(contracts::review))
         .route("/contracts/{id}/edit", post(contracts::edit))
@@ -241,26 +243,41 @@ async fn login(State(s): State<AppState>, req: Request) -> Response {
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let Ok(Form(f)) =
-        <Form<LoginForm> as axum::extract::FromRequest<()>>::from_request(req, &()).await
-    else {
-        return render(&LoginPage {
-            email: String::new(),
-            error: Some("Enter your e-mail and password.".into()),
-        });
+    let device = crate::middleware::cookie_value(&req, crate::middleware::DEVICE_COOKIE);
+    let f = match <Form<LoginForm> as axum::extract::FromRequest<()>>::from_request(req, &()).await
+    {
+        Ok(Form(f)) => f,
+        Err(rejection) => {
+            let mut r = render(&LoginPage {
+                email: String::new(),
+                error: Some("Enter your e-mail and password.".into()),
+            });
+            *r.status_mut() = rejection.status();
+            return r;
+        }
     };
     match s
         .app
         .auth
-        .login(&f.email, &f.password, ip.as_deref(), ua.as_deref())
+        .login(cscx_core::auth::LoginRequest {
+            email: &f.email,
+            password: &f.password,
+            ip: ip.as_deref(),
+            user_agent: ua.as_deref(),
+            device_cookie: device.as_deref(),
+        })
         .await
     {
-        Ok((_, secret)) => {
+        Ok(signed_in) => {
             let max_age = s.app.auth.config.session_idle.num_seconds();
             let mut r = Redirect::to("/").into_response();
             r.headers_mut().insert(
                 header::SET_COOKIE,
-                crate::routes::auth::cookie(&s, &secret, max_age),
+                crate::routes::auth::cookie(&s, &signed_in.session_secret, max_age),
+            );
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                crate::routes::auth::device_cookie(&s, &signed_in.device_secret),
             );
             r
         }

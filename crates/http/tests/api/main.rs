@@ -4,6 +4,7 @@
 mod agents;
 mod contracts;
 mod foundation;
+mod hardening;
 mod intelligence;
 mod web;
 

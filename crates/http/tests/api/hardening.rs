@@ -1,0 +1,340 @@
+//! Issue 11's defects, each tried as an attacker would, on both databases: metric label floods,
+//! bodies past a route's limit, secrets in idempotency records, NUL characters and duplicate
+//! keys, sign-in lockouts of the innocent, and jobs retried for errors that cannot pass.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use cscx_domain::Role;
+
+use crate::agents::count;
+use crate::{each_backend, TestApp};
+
+/// Defect 4: unknown methods share one label, so a flood cannot grow `/metrics`.
+#[tokio::test]
+async fn invented_methods_cannot_grow_the_metrics() {
+    for t in each_backend().await {
+        for i in 0..300 {
+            let m = Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
+            t.client
+                .request(m, format!("{}/api/v1/customers", t.base))
+                .send()
+                .await
+                .unwrap();
+        }
+        let text = t
+            .client
+            .get(format!("{}/metrics", t.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("method=\"other\""), "{text}");
+        assert!(!text.contains("method=\"X1\""));
+        assert!(text.len() < 64 * 1024, "metrics are {} bytes", text.len());
+        t.finish().await;
+    }
+}
+
+/// Sends a request head declaring `length` body bytes and a little of the body; returns the
+/// status line the server answers with before the rest arrives.
+fn declared_length_status(base: &str, path: &str, length: usize, headers: &str) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {length}\r\n{headers}\r\n{{\"a\":"
+    )
+    .unwrap();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).expect("an answer before the body is sent");
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Defect 5 and the 31 MB login form: a body over the route's limit is refused from its declared
+/// length, before anything (the Idempotency-Key middleware included) buffers it.
+#[tokio::test]
+async fn bodies_over_a_routes_limit_are_refused_before_buffering() {
+    for t in each_backend().await {
+        let ingest = t
+            .token_for(
+                "pipeline@test.example",
+                Role::Csm,
+                None,
+                cscx_domain::TokenScope::Ingest,
+            )
+            .await;
+        let (base, admin) = (t.base.clone(), t.admin.clone());
+        let statuses = tokio::task::spawn_blocking(move || {
+            let auth = |tok: &str| {
+                format!("Authorization: Bearer {tok}\r\nIdempotency-Key: k1\r\nContent-Type: application/json\r\n")
+            };
+            [
+                declared_length_status(&base, "/api/v1/usage/events", 31 << 20, &auth(&ingest)),
+                declared_length_status(&base, "/api/v1/customers", 2 << 20, &auth(&admin)),
+                declared_length_status(
+                    &base,
+                    "/login",
+                    31 << 20,
+                    "Content-Type: application/x-www-form-urlencoded\r\n",
+                ),
+            ]
+        })
+        .await
+        .unwrap();
+        for line in statuses {
+            assert!(line.contains(" 413 "), "{line}");
+        }
+        // A login form sent without a declared length is cut off at the limit too: 413, not
+        // the sign-in page with 200.
+        let base = t.base.clone();
+        let line = tokio::task::spawn_blocking(move || {
+            let addr = base.trim_start_matches("http://").to_string();
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let chunk = format!("email=a%40b.c&password={}", "x".repeat(100_000));
+            write!(
+                s,
+                "POST /login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+                chunk.len()
+            )
+            .unwrap();
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            out.lines().next().unwrap_or("").to_string()
+        })
+        .await
+        .unwrap();
+        assert!(line.contains(" 413 "), "{line}");
+        t.finish().await;
+    }
+}
+
+/// Defect 6: a replayed token creation says the secret was shown once; no record keeps it.
+#[tokio::test]
+async fn idempotency_records_never_hold_token_secrets() {
+    for t in each_backend().await {
+        t.token(Role::Csm).await;
+        let create = || {
+            t.client
+                .post(format!("{}/api/v1/tokens", t.base))
+                .bearer_auth(&t.admin)
+                .header("idempotency-key", "token-once")
+                .json(&json!({"email": "csm@test.example", "name": "ci"}))
+                .send()
+        };
+        let first: Value = create().await.unwrap().json().await.unwrap();
+        let secret = first["secret"].as_str().unwrap().to_string();
+        assert!(secret.starts_with("cscx_"));
+        let r = create().await.unwrap();
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        let replay: Value = r.json().await.unwrap();
+        assert_eq!(replay["secret"], Value::Null);
+        assert_eq!(replay["token"]["id"], first["token"]["id"]);
+        assert!(replay["note"].as_str().unwrap().contains("shown once"));
+        let stored = count(
+            &t,
+            &format!("SELECT COUNT(*) FROM idempotency_keys WHERE response_body LIKE '%{secret}%'"),
+        )
+        .await;
+        assert_eq!(stored, 0);
+        t.finish().await;
+    }
+}
+
+/// Defect 7: NUL characters are refused alike on both backends, naming the field, and database
+/// errors never reach clients. In an ingestion batch, the event with a NUL is rejected in the
+/// report like any invalid event and the others are stored.
+#[tokio::test]
+async fn nul_characters_and_duplicate_keys_are_refused_alike() {
+    for t in each_backend().await {
+        let (s, v) = t
+            .post("/api/v1/customers", json!({"name": "Acme\u{0} Corp"}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["error"]["details"]["name"].is_string(), "{v}");
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": "a\u{0}@b.example", "password": "x"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (s, v) = t.get("/api/v1/customers?q=a%00b").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM customers").await, 0);
+
+        // Duplicate keys: which value would count is a guess; refuse it.
+        let r = t
+            .client
+            .post(format!("{}/api/v1/customers", t.base))
+            .bearer_auth(&t.admin)
+            .header("content-type", "application/json")
+            .body(r#"{"name": "A", "name": "B"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("duplicate key"),
+            "{v}"
+        );
+
+        let c = t.customer(json!({"name": "Acme Corp"})).await;
+        let id = c["id"].as_str().unwrap();
+        let (s, v) = t
+            .post(
+                "/api/v1/usage/events",
+                json!([
+                    {"customer_id": id, "event_type": "login", "event_id": "e1"},
+                    {"customer_id": id, "event_type": "log\u{0}in", "event_id": "e2"},
+                    {"customer_id": id, "event_type": "login", "metadata": {"k": "\u{0}"}},
+                ]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::MULTI_STATUS, "{v}");
+        let rejected = v["rejected"].as_array().unwrap();
+        assert_eq!(rejected.len(), 2, "{v}");
+        assert_eq!(rejected[0]["index"], 1);
+        assert!(rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("event_type"));
+        assert!(rejected[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("metadata.k"));
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM usage_events").await, 1);
+
+        // A web form holding a NUL changes nothing either.
+        let r = t
+            .client
+            .post(format!("{}/login", t.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("email=a%00%40b.example&password=whatever")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM login_attempts").await, 0);
+        t.finish().await;
+    }
+}
+
+/// Signs in through the API with an optional device cookie; returns the status and the new
+/// device cookie the server set, if any.
+async fn sign_in(
+    t: &TestApp,
+    email: &str,
+    password: &str,
+    device: Option<&str>,
+) -> (StatusCode, Option<String>) {
+    let mut rb = t
+        .client
+        .post(format!("{}/api/v1/auth/login", t.base))
+        .json(&json!({"email": email, "password": password}));
+    if let Some(d) = device {
+        rb = rb.header("cookie", format!("cscx_device={d}"));
+    }
+    let r = rb.send().await.unwrap();
+    let device = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("cscx_device="))
+        .map(|v| v.split(';').next().unwrap().to_string());
+    (r.status(), device)
+}
+
+/// Defect 8: an attacker's failures lock out unknown clients (per account, with backoff, and
+/// per address), never a browser that signed in to the account before.
+#[tokio::test]
+async fn failed_sign_ins_cannot_lock_out_a_known_browser() {
+    for t in each_backend().await {
+        t.token(Role::Csm).await;
+        let user = "csm@test.example";
+        let good = "a long enough password";
+        let (s, device) = sign_in(&t, user, good, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let device = device.expect("a device cookie");
+
+        // The attacker guesses this account's password from the same (proxy) address.
+        for _ in 0..6 {
+            let (s, _) = sign_in(&t, user, "wrong guess", None).await;
+            assert!(matches!(
+                s,
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            ));
+        }
+        let (s, _) = sign_in(&t, user, good, None).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "unknown clients wait");
+        let (s, rotated) = sign_in(&t, user, good, Some(&device)).await;
+        assert_eq!(s, StatusCode::OK, "the known browser gets in");
+        let rotated = rotated.expect("the device cookie is rotated");
+        assert_ne!(rotated, device);
+        let (s, _) = sign_in(&t, user, good, Some(&device)).await;
+        assert_eq!(
+            s,
+            StatusCode::TOO_MANY_REQUESTS,
+            "the old device cookie is spent and counts as an unknown client"
+        );
+
+        // Then floods the address with guesses for other accounts.
+        for i in 0..30 {
+            sign_in(&t, &format!("nobody{i}@test.example"), "x", None).await;
+        }
+        t.token(Role::Manager).await;
+        let (s, _) = sign_in(&t, "manager@test.example", good, None).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the address is throttled");
+        let (s, mine) = sign_in(&t, user, good, Some(&rotated)).await;
+        assert_eq!(s, StatusCode::OK, "the known browser is exempt");
+
+        // A known device has a limit of its own.
+        let mine = mine.unwrap();
+        for _ in 0..5 {
+            let (s, _) = sign_in(&t, user, "wrong", Some(&mine)).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED);
+        }
+        let (s, _) = sign_in(&t, user, good, Some(&mine)).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        t.finish().await;
+    }
+}
+
+/// Jobs: an error that cannot pass (a missing record) ends the job at its first attempt.
+#[tokio::test]
+async fn permanent_job_errors_are_not_retried() {
+    for t in each_backend().await {
+        let missing = cscx_store::Id::new();
+        t.app
+            .queue
+            .enqueue(cscx_jobs::queue::NewJob::new(
+                cscx_core::contracts::EXTRACT_JOB,
+                json!({ "contract_id": missing }),
+            ))
+            .await
+            .unwrap();
+        t.app.drain_jobs(1).await.unwrap();
+        let dead = t.app.queue.list("dead", 10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].attempts, 1, "{:?}", dead[0].last_error);
+        t.finish().await;
+    }
+}
