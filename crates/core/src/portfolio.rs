@@ -111,6 +111,20 @@ fn validate_stakeholder(s: &Stakeholder) -> FieldErrors {
     e
 }
 
+/// `file_url` may link a document kept elsewhere (http or https), but a stored file's key is set
+/// by uploading it: otherwise any writer could point a contract at another contract's file and
+/// download it through this one.
+fn refuse_blob_links(body: &Value) -> CoreResult<()> {
+    match body.get("file_url") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(u)) if validate::url(u).is_ok() => Ok(()),
+        Some(_) => Err(CoreError::field(
+            "file_url",
+            "must be an http(s) link; stored files are attached by uploading them",
+        )),
+    }
+}
+
 fn validate_contract(c: &Contract) -> FieldErrors {
     let mut e = FieldErrors::new();
     e.check(
@@ -161,6 +175,7 @@ pub(crate) async fn patch_contract_in(
     body: &Map<String, Value>,
     now: Timestamp,
 ) -> CoreResult<Contract> {
+    refuse_blob_links(&Value::Object(body.clone()))?;
     let contract: Contract = patch_in(
         c.re(),
         "contract",
@@ -426,6 +441,7 @@ impl Portfolio {
     // --- contracts -------------------------------------------------------------------------
 
     pub async fn create_contract(&self, body: &Value) -> CoreResult<Contract> {
+        refuse_blob_links(body)?;
         let now = self.now();
         let template = json!({
             "id": Id::new(), "customer_id": null, "file_url": null, "file_name": null,
@@ -456,6 +472,7 @@ impl Portfolio {
     }
 
     pub async fn update_contract(&self, id: Id, body: &Value) -> CoreResult<Contract> {
+        refuse_blob_links(body)?;
         let mut tx = self.db.begin().await?;
         let c = patch_in(
             tx.c(),

@@ -338,3 +338,56 @@ async fn permanent_job_errors_are_not_retried() {
         t.finish().await;
     }
 }
+
+/// A writer cannot point a contract at a stored file it did not upload (the blob key would let
+/// it download another contract's document through its own).
+#[tokio::test]
+async fn file_url_cannot_name_a_stored_file() {
+    for t in each_backend().await {
+        let csm = t.token(Role::Csm).await;
+        let blob = format!("blob:sha256:{}", "ab".repeat(32));
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/contracts",
+                Some(&csm),
+                Some(json!({"company_name": "Acme", "file_url": blob})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["error"]["details"]["file_url"].is_string(), "{v}");
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/contracts",
+                Some(&csm),
+                Some(json!({"company_name": "Acme", "file_url": "https://drive.example/msa.pdf"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_str().unwrap();
+        let (s, _) = t
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/contracts/{id}"),
+                Some(&csm),
+                Some(json!({"file_url": blob})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (s, _) = t
+            .call(
+                Method::GET,
+                &format!("/api/v1/contracts/{id}/file"),
+                Some(&csm),
+                None,
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "an external link has no stored file"
+        );
+        t.finish().await;
+    }
+}
