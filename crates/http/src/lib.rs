@@ -2,6 +2,7 @@
 //! reference. Every route is registered together with its OpenAPI description (utoipa-axum),
 //! so the document cannot miss a route.
 
+pub mod apidoc;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -70,9 +71,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::agents::router())
 }
 
-/// The OpenAPI document alone (for tests and `cscx openapi`).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+/// The OpenAPI document alone (for tests and `cscx openapi`), as served.
+pub fn openapi() -> serde_json::Value {
+    apidoc::refine(serde_json::to_value(api().into_openapi()).expect("the document serialises"))
 }
 
 async fn not_found() -> Response {
@@ -87,7 +88,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The complete application: routes, middleware and shared state.
 pub fn app(state: AppState) -> Router {
     let (router, doc) = api().split_for_parts();
-    let docs = Arc::new(routes::docs::ApiDocs::new(&doc));
+    let doc = apidoc::refine(serde_json::to_value(&doc).expect("the document serialises"));
+    let docs = Arc::new(routes::docs::ApiDocs::new(doc));
     let request_id = HeaderName::from_static("x-request-id");
     router
         .merge(web::router())

@@ -19,8 +19,7 @@ pub struct ApiDocs {
 }
 
 impl ApiDocs {
-    pub fn new(doc: &utoipa::openapi::OpenApi) -> ApiDocs {
-        let value = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    pub fn new(value: Value) -> ApiDocs {
         ApiDocs {
             json: serde_json::to_string_pretty(&value).expect("JSON"),
             html: render(&value),
