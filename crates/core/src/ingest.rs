@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use cscx_domain::import::{parse_batch, RawEvent};
+
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -231,10 +233,6 @@ async fn resolve(
     }
     Ok(found)
 }
-
-/// An event as read from a request or file, with the index to report it under; `Err` holds why
-/// it could not even be parsed.
-pub type RawEvent = (usize, Result<Value, String>);
 
 /// Ingests a batch. `events` pairs each event with the index to report for it (its position,
 /// or a line number); an `Err` is an event that could not even be parsed.
@@ -463,33 +461,6 @@ async fn write_group(
     Ok(inserted)
 }
 
-/// Splits a request body into events: a JSON array, or NDJSON (one object per line; blank
-/// lines are skipped). Indexes are positions (array) or 0-based line numbers (NDJSON).
-pub fn parse_batch(body: &[u8]) -> Result<Vec<RawEvent>, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('[') {
-        let arr: Vec<Value> = serde_json::from_str(trimmed)
-            .map_err(|e| format!("the body is not a JSON array of events: {e}"))?;
-        return Ok(arr
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (i, Ok(v)))
-            .collect());
-    }
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            (
-                i,
-                serde_json::from_str::<Value>(l).map_err(|e| format!("line is not JSON: {e}")),
-            )
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,16 +535,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(defaulted.timestamp.datetime(), now());
-    }
-
-    #[test]
-    fn batches_are_json_arrays_or_ndjson() {
-        let arr = parse_batch(br#"[{"a":1},{"b":2}]"#).unwrap();
-        assert_eq!(arr.len(), 2);
-        let nd = parse_batch(b"{\"a\":1}\n\n{bad\n{\"c\":3}\n").unwrap();
-        assert_eq!(nd.len(), 3);
-        assert_eq!(nd[1].0, 2);
-        assert!(nd[1].1.is_err());
-        assert!(parse_batch(b"[1, 2").is_err());
     }
 }

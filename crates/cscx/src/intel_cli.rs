@@ -1,13 +1,14 @@
 //! `cscx usage …` and `cscx health …`: bulk import, rebuilds, point-in-time scores, back-tests
 //! and calibration from the command line.
 
+use cscx_domain::import::{csv_event, csv_fields};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use cscx_core::ingest::{self, IngestReport};
 use cscx_core::intelligence as intel;
@@ -86,86 +87,6 @@ pub enum ModelCommand {
 
 fn err(e: cscx_core::CoreError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
-}
-
-/// Splits one CSV line (RFC 4180 quoting; fields may not span lines).
-fn csv_fields(line: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(ch) = chars.next() {
-        match (quoted, ch) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => out.push(std::mem::take(&mut field)),
-            (false, c) => field.push(c),
-        }
-    }
-    if quoted {
-        return Err("unterminated quoted field".into());
-    }
-    out.push(field);
-    Ok(out)
-}
-
-const EVENT_COLUMNS: &[&str] = &[
-    "event_id",
-    "customer_id",
-    "customer_key",
-    "event_type",
-    "user_id",
-    "timestamp",
-];
-
-fn csv_event(header: &[String], line: &str) -> Result<Value, String> {
-    let cells = csv_fields(line)?;
-    if cells.len() != header.len() {
-        return Err(format!(
-            "{} fields, the header has {}",
-            cells.len(),
-            header.len()
-        ));
-    }
-    let mut event = Map::new();
-    let mut metadata = Map::new();
-    for (name, cell) in header.iter().zip(cells) {
-        if cell.is_empty() {
-            continue;
-        }
-        if name == "metadata" {
-            match serde_json::from_str::<Value>(&cell) {
-                Ok(Value::Object(m)) => metadata.extend(m),
-                _ => return Err("metadata is not a JSON object".into()),
-            }
-        } else if EVENT_COLUMNS.contains(&name.as_str()) {
-            let v = match name.as_str() {
-                // Epoch milliseconds may come as a bare number.
-                "timestamp" if cell.chars().all(|c| c.is_ascii_digit()) => {
-                    Value::from(cell.parse::<i64>().map_err(|e| e.to_string())?)
-                }
-                _ => Value::String(cell),
-            };
-            event.insert(name.clone(), v);
-        } else {
-            // Extra columns are event details: numbers stay numbers.
-            let v = cell
-                .parse::<f64>()
-                .ok()
-                .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
-                .unwrap_or(Value::String(cell));
-            metadata.insert(name.clone(), v);
-        }
-    }
-    if !metadata.is_empty() {
-        event.insert("metadata".into(), Value::Object(metadata));
-    }
-    Ok(Value::Object(event))
 }
 
 /// Keeps at most this many rejections in memory for the summary; the rest are counted.
@@ -471,27 +392,5 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
                 Ok(())
             }
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_lines_with_quotes_and_extra_columns() {
-        assert_eq!(
-            csv_fields(r#"a,"b, c","d ""e""",,f"#).unwrap(),
-            vec!["a", "b, c", "d \"e\"", "", "f"]
-        );
-        assert!(csv_fields(r#"a,"b"#).is_err());
-        let header: Vec<String> = ["customer_key", "event_type", "timestamp", "feature"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let e = csv_event(&header, "acct-1,feature_used,1780000000000,reports").unwrap();
-        assert_eq!(e["timestamp"], 1_780_000_000_000i64);
-        assert_eq!(e["metadata"]["feature"], "reports");
-        assert!(csv_event(&header, "acct-1,login").is_err());
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod health;
+pub mod import;
 pub mod risk;
 pub mod role;
 pub mod stats;
