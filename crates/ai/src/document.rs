@@ -282,6 +282,17 @@ fn normalise_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
+/// Runs a third-party parser; a panic inside it (they do panic on some malformed files) is a
+/// malformed document, not a crash of whoever called us.
+fn contain_panics<T>(kind: &'static str, f: impl FnOnce() -> T) -> Result<T, DocumentError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| {
+        DocumentError::Malformed {
+            kind: kind.into(),
+            reason: "the parser could not read it".into(),
+        }
+    })
+}
+
 fn pdf_text(bytes: &[u8], limits: Limits) -> Result<(String, usize), DocumentError> {
     // Both checks come before the parsers: lopdf recurses once per nesting level (10,000 levels
     // overflow any stack) and pdf-extract inflates every content stream into memory.
@@ -292,7 +303,7 @@ fn pdf_text(bytes: &[u8], limits: Limits) -> Result<(String, usize), DocumentErr
             limits.max_depth
         )));
     }
-    let doc = lopdf::Document::load_mem(bytes).map_err(|e| {
+    let doc = contain_panics("PDF", || lopdf::Document::load_mem(bytes))?.map_err(|e| {
         if matches!(e, lopdf::Error::Decryption(_)) {
             DocumentError::Encrypted
         } else {
@@ -313,7 +324,7 @@ fn pdf_text(bytes: &[u8], limits: Limits) -> Result<(String, usize), DocumentErr
     let encrypted = doc.is_encrypted();
     check_inflated_size(&doc, limits.max_inflated_bytes)?;
     drop(doc);
-    let pages = match pdf_extract::extract_text_from_mem_by_pages(bytes) {
+    let pages = match contain_panics("PDF", || pdf_extract::extract_text_from_mem_by_pages(bytes))? {
         Ok(pages) => pages,
         Err(_) if encrypted => return Err(DocumentError::Encrypted),
         Err(e) => {
