@@ -324,7 +324,8 @@ fn pdf_text(bytes: &[u8], limits: Limits) -> Result<(String, usize), DocumentErr
     let encrypted = doc.is_encrypted();
     check_inflated_size(&doc, limits.max_inflated_bytes)?;
     drop(doc);
-    let pages = match contain_panics("PDF", || pdf_extract::extract_text_from_mem_by_pages(bytes))? {
+    let pages = match contain_panics("PDF", || pdf_extract::extract_text_from_mem_by_pages(bytes))?
+    {
         Ok(pages) => pages,
         Err(_) if encrypted => return Err(DocumentError::Encrypted),
         Err(e) => {

@@ -29,6 +29,11 @@ pub struct Config {
         global = true
     )]
     pub db_max_connections: u32,
+    /// SQLite commits: `full` (default; an acknowledged write survives a power loss) or
+    /// `normal` (faster; survives the process dying, but a power loss can take back the last
+    /// commits).
+    #[arg(long, env = "CSCX_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"], global = true)]
+    pub sqlite_synchronous: String,
     /// Jobs a worker runs at once.
     #[arg(
         long,
@@ -135,6 +140,7 @@ impl Config {
         let url = self.database_url();
         let pool = PoolConfig {
             max_connections: self.db_max_connections.max(2),
+            sqlite_durable: self.sqlite_synchronous != "normal",
             ..Default::default()
         };
         let db = Db::connect(&url, &pool)

@@ -66,6 +66,10 @@ impl Backend {
 pub struct PoolConfig {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// SQLite only: whether a commit waits for the disk (`synchronous = FULL`) or only for the
+    /// OS (`NORMAL`). With FULL an acknowledged write survives a power loss; with NORMAL it
+    /// survives the process dying but the last commits can be lost if the machine does.
+    pub sqlite_durable: bool,
 }
 
 impl Default for PoolConfig {
@@ -73,6 +77,7 @@ impl Default for PoolConfig {
         PoolConfig {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(10),
+            sqlite_durable: true,
         }
     }
 }
@@ -119,9 +124,13 @@ impl Db {
                 .map_err(Error::Db)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                // NORMAL in WAL mode loses no committed transaction when the process dies;
-                // only an OS crash or power loss can take back the last commits.
-                .synchronous(SqliteSynchronous::Normal)
+                // FULL: every commit is on disk before it is acknowledged. NORMAL in WAL mode
+                // loses no commit when the process dies, only when the OS or the power does.
+                .synchronous(if config.sqlite_durable {
+                    SqliteSynchronous::Full
+                } else {
+                    SqliteSynchronous::Normal
+                })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(15))
                 .pragma("temp_store", "memory")

@@ -355,3 +355,53 @@ async fn deleting_a_customer_takes_its_own_data_and_keeps_history() {
         t.finish().await;
     }
 }
+
+/// SQLite commits are durable by default (`synchronous = FULL`: an acknowledged write survives
+/// a power loss); `sqlite_durable: false` trades that for speed (NORMAL).
+#[tokio::test]
+async fn sqlite_commits_wait_for_the_disk_unless_told_otherwise() {
+    for (durable, expected) in [(true, 2i64), (false, 1)] {
+        let dir = cscx_testkit::TempDir::new("cscx-sync");
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        let db = Db::connect(
+            &url,
+            &cscx_store::PoolConfig {
+                sqlite_durable: durable,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let Db::Sqlite(pool) = &db else {
+            unreachable!()
+        };
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(level, expected, "durable: {durable}");
+        db.close().await;
+    }
+}
+
+/// PostgreSQL over TLS: `sslmode` in the URL is honoured (the test server offers TLS).
+#[tokio::test]
+async fn postgres_connects_over_tls_when_the_url_asks() {
+    let Ok(url) = std::env::var(cscx_testkit::PG_ENV) else {
+        cscx_testkit::require_in_ci("PostgreSQL");
+        return;
+    };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = Db::connect(&format!("{url}{sep}sslmode=require"), &Default::default())
+        .await
+        .expect("a TLS connection");
+    let Db::Postgres(pool) = &db else {
+        unreachable!()
+    };
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(ssl);
+    db.close().await;
+}
