@@ -3,6 +3,8 @@
 # event and to `done` for the evaluation requests; concurrent approval decisions.
 # Usage: bench/agents.sh [APPROVALS] [CONCURRENCY]
 set -euo pipefail
+# Benchmarks measure the server, not its per-token rate limits.
+export CSCX_RATE_LIMIT_PER_MINUTE=0 CSCX_INGEST_RATE_LIMIT_PER_MINUTE=0
 cd "$(dirname "$0")/.."
 APPROVALS=${1:-200}
 CONCURRENCY=${2:-8}

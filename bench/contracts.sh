@@ -4,6 +4,8 @@
 #  2. upload-to-parsed latency of a 10-page PDF through the API with the builtin engine (SQLite).
 # Usage: bench/contracts.sh [UPLOADS]   (CSCX_CUAD_DIR overrides the contracts' folder)
 set -euo pipefail
+# Benchmarks measure the server, not its per-token rate limits.
+export CSCX_RATE_LIMIT_PER_MINUTE=0 CSCX_INGEST_RATE_LIMIT_PER_MINUTE=0
 cd "$(dirname "$0")/.."
 UPLOADS=${1:-20}
 PORT=${PORT:-18091}

@@ -8,6 +8,8 @@
 # SQLite always; PostgreSQL too when BENCH_PG_URL is set (ingestion and freshness only).
 # Usage: bench/intelligence.sh   (EVENTS_HTTP, EVENTS_FULL, IMPORT_LINES to resize)
 set -euo pipefail
+# Benchmarks measure the server, not its per-token rate limits.
+export CSCX_RATE_LIMIT_PER_MINUTE=0 CSCX_INGEST_RATE_LIMIT_PER_MINUTE=0
 cd "$(dirname "$0")/.."
 EVENTS_HTTP="${EVENTS_HTTP:-200000}"
 EVENTS_FULL="${EVENTS_FULL:-10000000}"

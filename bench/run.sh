@@ -4,6 +4,8 @@
 # BENCH_PG_URL is set (e.g. postgres://postgres@127.0.0.1:5432/cscx_bench), on PostgreSQL.
 # Usage: bench/run.sh [rate] [seconds]
 set -euo pipefail
+# Benchmarks measure the server, not its per-token rate limits.
+export CSCX_RATE_LIMIT_PER_MINUTE=0 CSCX_INGEST_RATE_LIMIT_PER_MINUTE=0
 cd "$(dirname "$0")/.."
 RATE="${1:-1000}"
 SECONDS_="${2:-20}"

@@ -3,6 +3,8 @@
 # p50 and p99 over N requests per page, measured by curl on the same machine.
 # Usage: bench/web.sh [CUSTOMERS] [N]
 set -euo pipefail
+# Benchmarks measure the server, not its per-token rate limits.
+export CSCX_RATE_LIMIT_PER_MINUTE=0 CSCX_INGEST_RATE_LIMIT_PER_MINUTE=0
 cd "$(dirname "$0")/.."
 CUSTOMERS=${1:-10000}
 N=${2:-50}

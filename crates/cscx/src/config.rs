@@ -48,6 +48,22 @@ pub struct Config {
     /// Mark the session cookie Secure (serve over HTTPS).
     #[arg(long, env = "CSCX_COOKIE_SECURE", global = true)]
     pub cookie_secure: bool,
+    /// API requests a minute per token or signed-in user (0: no limit). Per node.
+    #[arg(
+        long,
+        env = "CSCX_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 1200,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+    /// The same for ingest-scoped tokens (0: no limit).
+    #[arg(
+        long,
+        env = "CSCX_INGEST_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 6000,
+        global = true
+    )]
+    pub ingest_rate_limit_per_minute: u32,
     /// Trust X-Forwarded-For for client addresses (only behind your own proxy).
     #[arg(long, env = "CSCX_TRUST_PROXY", global = true)]
     pub trust_proxy: bool,
@@ -130,6 +146,10 @@ impl Config {
         cscx_http::HttpConfig {
             cookie_secure: self.cookie_secure,
             trust_proxy: self.trust_proxy,
+            rate_limits: cscx_http::ratelimit::RateLimits {
+                per_minute: self.rate_limit_per_minute,
+                ingest_per_minute: self.ingest_rate_limit_per_minute,
+            },
             ..Default::default()
         }
     }

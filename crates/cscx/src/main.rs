@@ -6,7 +6,6 @@ mod contracts_cli;
 mod intel_cli;
 
 use std::io::Read;
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -404,11 +403,7 @@ async fn serve(config: Config, bind: &str, demo: bool, with_worker: bool) -> any
         .await
         .with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;
-    let state = cscx_http::AppState {
-        app: app.clone(),
-        metrics: Arc::new(cscx_http::metrics::Metrics::default()),
-        config: Arc::new(config.http()),
-    };
+    let state = cscx_http::AppState::new(app.clone(), config.http());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = with_worker.then(|| tokio::spawn(make_worker(&app, &config).run(stop_rx)));
     println!(

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod web;

@@ -83,6 +83,26 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             req.extensions_mut().insert(p);
         }
     }
+    if let Some(p) = req.extensions().get::<Principal>() {
+        let limits = state.config.rate_limits;
+        let per_minute = match p.scope {
+            cscx_domain::TokenScope::Ingest => limits.ingest_per_minute,
+            _ => limits.per_minute,
+        };
+        let key = p.scope_key();
+        if let Err(retry_after) = state
+            .limiter
+            .check(&key, per_minute, std::time::Instant::now())
+        {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("more than {per_minute} requests a minute; retry in {retry_after} s"),
+            );
+            e.retry_after = Some(retry_after);
+            return e.into_response();
+        }
+    }
     next.run(req).await
 }
 

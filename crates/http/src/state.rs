@@ -5,6 +5,7 @@ use std::sync::Arc;
 use cscx_core::App;
 
 use crate::metrics::Metrics;
+use crate::ratelimit::{RateLimiter, RateLimits};
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -14,6 +15,8 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy: bool,
+    /// Requests per minute per API token or signed-in user.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for HttpConfig {
@@ -22,6 +25,7 @@ impl Default for HttpConfig {
             cookie_secure: false,
             body_limit: 1024 * 1024,
             trust_proxy: false,
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -31,4 +35,16 @@ pub struct AppState {
     pub app: App,
     pub metrics: Arc<Metrics>,
     pub config: Arc<HttpConfig>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(app: App, config: HttpConfig) -> AppState {
+        AppState {
+            app,
+            metrics: Default::default(),
+            config: Arc::new(config),
+            limiter: Default::default(),
+        }
+    }
 }

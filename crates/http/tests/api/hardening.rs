@@ -391,3 +391,44 @@ async fn file_url_cannot_name_a_stored_file() {
         t.finish().await;
     }
 }
+
+/// Per-token rate limits: past its burst a token gets 429 with Retry-After; another token is
+/// unaffected.
+#[tokio::test]
+async fn each_token_has_its_own_rate_limit() {
+    for db in cscx_testkit::TestDb::all().await {
+        let http = cscx_http::HttpConfig {
+            rate_limits: cscx_http::ratelimit::RateLimits {
+                per_minute: 60,
+                ingest_per_minute: 60,
+            },
+            ..Default::default()
+        };
+        let t = TestApp::spawn_with(db, http).await;
+        let csm = t.token(Role::Csm).await;
+        let mut statuses = Vec::new();
+        for _ in 0..12 {
+            statuses.push(
+                t.call(Method::GET, "/api/v1/customers", Some(&csm), None)
+                    .await
+                    .0,
+            );
+        }
+        assert!(
+            statuses[..10].iter().all(|s| *s == StatusCode::OK),
+            "{statuses:?}"
+        );
+        assert_eq!(statuses[11], StatusCode::TOO_MANY_REQUESTS);
+        let r = t
+            .client
+            .get(format!("{}/api/v1/customers", t.base))
+            .bearer_auth(&csm)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.headers().contains_key("retry-after"));
+        let (s, _) = t.get("/api/v1/customers").await;
+        assert_eq!(s, StatusCode::OK, "the admin's token has its own bucket");
+        t.finish().await;
+    }
+}

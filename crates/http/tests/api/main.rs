@@ -34,6 +34,10 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
+        Self::spawn_with(db, HttpConfig::default()).await
+    }
+
+    pub async fn spawn_with(db: TestDb, http: HttpConfig) -> TestApp {
         let clock = FakeClock::at(Utc::now());
         let blobs = cscx_testkit::TempDir::new("cscx-blobs");
         let app = App::new(
@@ -47,11 +51,7 @@ impl TestApp {
             },
             cscx_core::agents::AgentSettings::in_dir(blobs.path().join("outbox")),
         );
-        let state = AppState {
-            app: app.clone(),
-            metrics: Default::default(),
-            config: Arc::new(HttpConfig::default()),
-        };
+        let state = AppState::new(app.clone(), http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
