@@ -1,6 +1,7 @@
 //! `cscx`: the one binary. Subcommands choose the role: `serve` (HTTP + embedded worker),
 //! `worker` (jobs only), and admin tasks (`migrate`, `user`, `token`, `demo`, `jobs`, `openapi`).
 
+mod backup_cli;
 mod config;
 mod contracts_cli;
 mod intel_cli;
@@ -85,6 +86,19 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Back up the database (SQLite: a consistent snapshot, taken while the server runs) and
+    /// the stored files into a new folder. The master key is never included.
+    Backup {
+        /// The folder to write (must not exist, or be empty).
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup folder into the data folder (stop the server first).
+    Restore {
+        from: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -177,6 +191,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&cscx_http::openapi())?);
             Ok(())
         }
+        Command::Backup { out } => backup_cli::backup(&config, &out).await,
+        Command::Restore { from, force } => backup_cli::restore(&config, &from, force).await,
         Command::Migrate => {
             let app = config.open().await?;
             println!("database is current ({})", app.db.backend().name());

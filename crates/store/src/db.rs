@@ -187,6 +187,46 @@ impl Db {
         }
     }
 
+    /// SQLite: writes a consistent copy of the whole database to `path` (`VACUUM INTO`, which
+    /// reads one snapshot while writers go on). Not for PostgreSQL, whose tool is `pg_dump`.
+    pub async fn snapshot_into(&self, path: &std::path::Path) -> Result<()> {
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path.to_string_lossy().into_owned())
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            Db::Postgres(_) => Err(Error::Config(
+                "PostgreSQL databases are backed up with pg_dump".into(),
+            )),
+        }
+    }
+
+    /// SQLite: `PRAGMA integrity_check` and `foreign_key_check`; `Ok(())` when both are clean.
+    pub async fn check_integrity(&self) -> Result<()> {
+        let Db::Sqlite(pool) = self else {
+            return Ok(());
+        };
+        let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(pool)
+            .await?;
+        if integrity != ["ok"] {
+            return Err(Error::Corrupt(integrity.join("; ")));
+        }
+        let dangling = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(pool)
+            .await?;
+        if !dangling.is_empty() {
+            return Err(Error::Corrupt(format!(
+                "{} rows refer to records that do not exist",
+                dangling.len()
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Sqlite(p) => p.close().await,
