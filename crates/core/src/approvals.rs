@@ -106,7 +106,14 @@ pub struct PolicyUpdate {
     pub expires_after_hours: Option<i64>,
 }
 
-pub async fn set_policy(app: &App, by: Id, action: &str, u: PolicyUpdate) -> CoreResult<Policy> {
+pub async fn set_policy(
+    app: &App,
+    who: &Principal,
+    action: &str,
+    u: PolicyUpdate,
+) -> CoreResult<Policy> {
+    crate::authz::require(who, Role::Admin, "changing approval policies")?;
+    let by = who.user_id;
     if !cscx_ai::agent::tool(action).is_some_and(|t| t.is_action()) {
         return Err(CoreError::NotFound("action"));
     }
@@ -139,7 +146,8 @@ pub async fn set_policy(app: &App, by: Id, action: &str, u: PolicyUpdate) -> Cor
         p.expires_after_hours = h;
     }
     let now = app.now();
-    run!(c.c(), |conn| {
+    let mut tx = app.db.begin().await?;
+    run!(tx.c(), |conn| {
         sqlx::query(
             "INSERT INTO approval_policies (action, required_role, auto_approve, expires_after_hours, updated_by, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -158,6 +166,14 @@ pub async fn set_policy(app: &App, by: Id, action: &str, u: PolicyUpdate) -> Cor
         .map(|_| ())
     })
     .map_err(cscx_store::Error::from)?;
+    let event = cscx_domain::events::Event::PolicyChanged {
+        action: action.to_string(),
+        required_role: p.required_role.to_string(),
+        auto_approve: p.auto_approve,
+        expires_after_hours: p.expires_after_hours,
+    };
+    crate::audit::record(tx.c(), &event, &crate::audit::Actor::of(who), None, now).await?;
+    tx.commit().await?;
     Ok(p)
 }
 
@@ -263,6 +279,7 @@ pub async fn approve(app: &App, who: &Principal, id: Id, d: Decision) -> CoreRes
     a.resolved_at = Some(now);
     a.comment = d.comment.filter(|c| !c.trim().is_empty());
     entity::update(tx.c(), &a).await?;
+    record_decision(tx.c(), &a, who, now).await?;
     enqueue_in(tx.c(), &execute_job(a.id), now).await?;
     tx.commit().await?;
     // Run it now for a prompt answer; the job above retries if this process dies first.
@@ -284,6 +301,7 @@ pub async fn reject(app: &App, who: &Principal, id: Id, d: Decision) -> CoreResu
     a.resolved_at = Some(now);
     a.comment = d.comment.filter(|c| !c.trim().is_empty());
     entity::update(tx.c(), &a).await?;
+    record_decision(tx.c(), &a, who, now).await?;
     if let Some(session) = a.session_id {
         let text = match &a.comment {
             Some(c) => format!("{} was rejected: {c}", describe(&a)),
@@ -293,6 +311,23 @@ pub async fn reject(app: &App, who: &Principal, id: Id, d: Decision) -> CoreResu
     }
     tx.commit().await?;
     Ok(a)
+}
+
+/// The decision, in the audit record (in the decision's transaction).
+async fn record_decision(
+    c: DbConn<'_>,
+    a: &Approval,
+    who: &Principal,
+    now: Timestamp,
+) -> CoreResult<()> {
+    let event = cscx_domain::events::Event::ApprovalDecided {
+        approval_id: a.id.0,
+        action: a.action.clone(),
+        decision: a.status.clone(),
+        edited: a.metadata.get("edited_by").is_some(),
+    };
+    let actor = crate::audit::Actor::of(who);
+    crate::audit::record(c, &event, &actor, a.customer_id, now).await
 }
 
 /// The owner (`csm_id`) of the account an approval concerns.

@@ -9,10 +9,12 @@ use chrono::Duration;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use cscx_domain::events::Event;
 use cscx_domain::{validate, Clock, FieldErrors, Role, TokenScope};
 use cscx_store::product::{self, ApiToken, AuthSession, LoginAttempt, LoginDevice, User};
 use cscx_store::{entity, Db, Id, Timestamp};
 
+use crate::audit::{self, Actor};
 use crate::error::{CoreError, CoreResult};
 
 /// Prefix of every API token, so secret scanners and people recognise one.
@@ -178,6 +180,7 @@ impl Auth {
         name: Option<&str>,
         role: Role,
         password: Option<&str>,
+        actor: &Actor,
     ) -> CoreResult<User> {
         let email = email.trim().to_lowercase();
         let mut errors = FieldErrors::new();
@@ -198,14 +201,24 @@ impl Auth {
             created_at: now,
             updated_at: now,
         };
-        let mut c = self.db.conn().await?;
-        match entity::insert(c.c(), &user).await {
-            Err(cscx_store::Error::Conflict { .. }) => Err(CoreError::field(
-                "email",
-                format!("a user with e-mail {email} already exists"),
-            )),
-            other => other.map(|_| user).map_err(Into::into),
+        let mut tx = self.db.begin().await?;
+        match entity::insert(tx.c(), &user).await {
+            Err(cscx_store::Error::Conflict { .. }) => {
+                return Err(CoreError::field(
+                    "email",
+                    format!("a user with e-mail {email} already exists"),
+                ))
+            }
+            other => other?,
         }
+        let event = Event::UserCreated {
+            user_id: user.id.0,
+            email: user.email.clone(),
+            role: user.role.clone(),
+        };
+        audit::record(tx.c(), &event, actor, None, now).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     /// Creates an API token for the user with `email` and returns it with the only copy of the
@@ -217,6 +230,7 @@ impl Auth {
         role: Option<Role>,
         scope: TokenScope,
         expires_at: Option<Timestamp>,
+        actor: &Actor,
     ) -> CoreResult<(ApiToken, String)> {
         let user = self
             .user_by_email(email)
@@ -248,14 +262,26 @@ impl Auth {
             expires_at,
             revoked_at: None,
         };
-        let mut c = self.db.conn().await?;
-        match entity::insert(c.c(), &token).await {
-            Err(cscx_store::Error::Conflict { .. }) => Err(CoreError::field(
-                "name",
-                format!("{} already has an active token named {name:?}", user.email),
-            )),
-            other => other.map(|_| (token, secret)).map_err(Into::into),
+        let mut tx = self.db.begin().await?;
+        match entity::insert(tx.c(), &token).await {
+            Err(cscx_store::Error::Conflict { .. }) => {
+                return Err(CoreError::field(
+                    "name",
+                    format!("{} already has an active token named {name:?}", user.email),
+                ))
+            }
+            other => other?,
         }
+        let event = Event::TokenCreated {
+            token_id: token.id.0,
+            user_id: user.id.0,
+            name: token.name.clone(),
+            scope: token.scope.clone(),
+            role: token.role.clone(),
+        };
+        audit::record(tx.c(), &event, actor, None, token.created_at).await?;
+        tx.commit().await?;
+        Ok((token, secret))
     }
 
     pub async fn list_tokens(&self, user_id: Option<Id>) -> CoreResult<Vec<ApiToken>> {
@@ -264,14 +290,21 @@ impl Auth {
     }
 
     /// Revokes a token; revoking twice is harmless. Returns the token.
-    pub async fn revoke_token(&self, id: Id) -> CoreResult<ApiToken> {
+    pub async fn revoke_token(&self, id: Id, actor: &Actor) -> CoreResult<ApiToken> {
         let mut tx = self.db.begin().await?;
         let mut token: ApiToken = entity::get_for_update(tx.c(), id)
             .await?
             .ok_or(CoreError::NotFound("token"))?;
         if token.revoked_at.is_none() {
-            token.revoked_at = Some(self.now());
+            let now = self.now();
+            token.revoked_at = Some(now);
             entity::update(tx.c(), &token).await?;
+            let event = Event::TokenRevoked {
+                token_id: token.id.0,
+                user_id: token.user_id.0,
+                name: token.name.clone(),
+            };
+            audit::record(tx.c(), &event, actor, None, now).await?;
         }
         tx.commit().await?;
         Ok(token)
@@ -412,6 +445,12 @@ impl Auth {
         entity::insert(tx.c(), &session).await?;
         user.last_login_at = Some(now);
         entity::update(tx.c(), &user).await?;
+        let event = Event::SignedIn {
+            user_id: user.id.0,
+            ip: ip.map(str::to_owned),
+            known_device: device.is_some(),
+        };
+        audit::record(tx.c(), &event, &Actor::user(user.id), None, now).await?;
         // The browser is now known for this account: a new device cookie (rotated on every
         // sign-in, so a stolen one stops working at the owner's next sign-in).
         if let Some(old) = &device {
@@ -479,8 +518,16 @@ impl Auth {
     }
 
     pub async fn logout(&self, session_id: Id) -> CoreResult<()> {
-        let mut c = self.db.conn().await?;
-        entity::delete::<AuthSession>(c.c(), session_id).await?;
+        let mut tx = self.db.begin().await?;
+        if let Some(session) = entity::get::<AuthSession>(tx.c(), session_id).await? {
+            entity::delete::<AuthSession>(tx.c(), session_id).await?;
+            let event = Event::SignedOut {
+                user_id: session.user_id.0,
+            };
+            let actor = Actor::user(session.user_id);
+            audit::record(tx.c(), &event, &actor, None, self.now()).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -829,7 +829,13 @@ async fn ensure_user(
     }
     let user = app
         .auth
-        .create_user(email, Some(name), role, password)
+        .create_user(
+            email,
+            Some(name),
+            role,
+            password,
+            &crate::audit::Actor::system(),
+        )
         .await?;
     Ok((user.id, true))
 }

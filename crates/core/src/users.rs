@@ -5,10 +5,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use cscx_domain::events::{Change, Event};
 use cscx_domain::{validate, Clock, FieldErrors, Role};
 use cscx_store::product::User;
 use cscx_store::{entity, run, Db, Id, Timestamp};
 
+use crate::audit::{self, Actor};
 use crate::auth::{check_password_strength, hash_password, Auth};
 use crate::error::{CoreError, CoreResult};
 
@@ -62,6 +64,40 @@ async fn active_admins(c: cscx_store::DbConn<'_>) -> CoreResult<i64> {
     .map_err(cscx_store::Error::from)?)
 }
 
+/// What an update changed, for the audit record; a password shows as changed, never its value.
+fn changes(before: &User, after: &User) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut diff = |field: &str, from: Option<String>, to: Option<String>| {
+        if from != to {
+            out.push(Change {
+                field: field.into(),
+                from,
+                to,
+            });
+        }
+    };
+    diff("role", Some(before.role.clone()), Some(after.role.clone()));
+    diff(
+        "disabled",
+        Some(before.disabled.to_string()),
+        Some(after.disabled.to_string()),
+    );
+    diff("name", before.name.clone(), after.name.clone());
+    diff(
+        "time_zone",
+        Some(before.time_zone.clone()),
+        Some(after.time_zone.clone()),
+    );
+    if before.password_hash != after.password_hash {
+        out.push(Change {
+            field: "password".into(),
+            from: None,
+            to: None,
+        });
+    }
+    out
+}
+
 #[derive(Clone)]
 pub struct Users {
     pub db: Db,
@@ -70,7 +106,7 @@ pub struct Users {
 }
 
 impl Users {
-    pub async fn create(&self, new: NewUser) -> CoreResult<UserView> {
+    pub async fn create(&self, new: NewUser, actor: &Actor) -> CoreResult<UserView> {
         let role: Role = new
             .role
             .parse()
@@ -82,6 +118,7 @@ impl Users {
                 new.name.as_deref(),
                 role,
                 new.password.as_deref(),
+                actor,
             )
             .await?;
         Ok(user.into())
@@ -103,13 +140,14 @@ impl Users {
 
     /// Applies `name`, `role`, `disabled`, `time_zone` and `password` changes. Refuses to leave
     /// the system without an active admin.
-    pub async fn update(&self, id: Id, body: &Value) -> CoreResult<UserView> {
+    pub async fn update(&self, id: Id, body: &Value, actor: &Actor) -> CoreResult<UserView> {
         let body = crate::portfolio::as_object(body)?;
         let mut errors = FieldErrors::new();
         let mut tx = self.db.begin().await?;
         let mut user: User = entity::get_for_update(tx.c(), id)
             .await?
             .ok_or(CoreError::NotFound("user"))?;
+        let before = user.clone();
         let mut revoke_sessions = false;
         for (k, v) in body {
             match (k.as_str(), v) {
@@ -158,15 +196,31 @@ impl Users {
         if revoke_sessions {
             cscx_store::product::delete_sessions_of_user(tx.c(), id).await?;
         }
+        let changes = changes(&before, &user);
+        if !changes.is_empty() {
+            let event = Event::UserChanged {
+                user_id: user.id.0,
+                email: user.email.clone(),
+                changes,
+            };
+            audit::record(tx.c(), &event, actor, None, user.updated_at).await?;
+        }
         tx.commit().await?;
         Ok(user.into())
     }
 
-    pub async fn delete(&self, id: Id) -> CoreResult<()> {
+    pub async fn delete(&self, id: Id, actor: &Actor) -> CoreResult<()> {
         let mut tx = self.db.begin().await?;
-        if !entity::delete::<User>(tx.c(), id).await? {
-            return Err(CoreError::NotFound("user"));
-        }
+        let user: User = entity::get(tx.c(), id)
+            .await?
+            .ok_or(CoreError::NotFound("user"))?;
+        entity::delete::<User>(tx.c(), id).await?;
+        let event = Event::UserDeleted {
+            user_id: id.0,
+            email: user.email,
+        };
+        let now = Timestamp::from_datetime(self.clock.now());
+        audit::record(tx.c(), &event, actor, None, now).await?;
         let admins = active_admins(tx.c()).await?;
         if admins == 0 {
             return Err(CoreError::Conflict(

@@ -48,6 +48,11 @@ pub async fn backup(config: &Config, out: &Path) -> anyhow::Result<()> {
             .context("taking the database snapshot")?;
         Some(sha256_file(&db_file)?)
     };
+    let event = cscx_domain::events::Event::DataExported {
+        what: "backup".into(),
+        target: out.display().to_string(),
+    };
+    cscx_core::audit::record_now(&app, &event, &cscx_core::audit::Actor::cli()).await?;
     app.db.close().await;
     let files = copy_blobs(&config.data_dir.join("blobs"), &out.join("blobs"))?;
     let manifest = json!({

@@ -11,6 +11,7 @@ use std::io::Read;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+use cscx_core::audit::Actor;
 use cscx_core::demo::{self, SeedOptions};
 use cscx_core::{housekeeping, App};
 use cscx_domain::{Role, TokenScope};
@@ -232,7 +233,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = config.open().await?;
             let user = app
                 .auth
-                .create_user(&email, name.as_deref(), role, password.as_deref())
+                .create_user(
+                    &email,
+                    name.as_deref(),
+                    role,
+                    password.as_deref(),
+                    &Actor::cli(),
+                )
                 .await
                 .map_err(err)?;
             println!("created {} user {} ({})", user.role, user.email, user.id);
@@ -334,7 +341,7 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             let expires = expires_in_days.map(|d| app.now().add(chrono::Duration::days(d)));
             let (t, secret) = app
                 .auth
-                .create_token(&email, &name, role, scope, expires)
+                .create_token(&email, &name, role, scope, expires, &Actor::cli())
                 .await
                 .map_err(err)?;
             eprintln!(
@@ -378,7 +385,11 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             let id = id
                 .parse()
                 .map_err(|_| anyhow::anyhow!("{id:?} is not a token id"))?;
-            let t = app.auth.revoke_token(id).await.map_err(err)?;
+            let t = app
+                .auth
+                .revoke_token(id, &Actor::cli())
+                .await
+                .map_err(err)?;
             println!("revoked {} ({})", t.id, t.name);
         }
     }

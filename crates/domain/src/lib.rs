@@ -1,6 +1,7 @@
 //! Pure CSCX types and rules: no IO, no async. Everything here is testable without a database.
 
 pub mod clock;
+pub mod events;
 pub mod health;
 pub mod import;
 pub mod risk;

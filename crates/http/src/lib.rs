@@ -65,6 +65,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::ops::router())
         .merge(routes::docs::router())
         .merge(routes::auth::router())
+        .merge(routes::audit::router())
         .merge(routes::users::router())
         .merge(routes::customers::router())
         .merge(routes::contracts::router())

@@ -5,6 +5,7 @@ pub mod customers;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod events;
 pub mod migrate;
 pub mod model;
 pub mod product;

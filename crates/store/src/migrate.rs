@@ -41,6 +41,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     3 "agents" "0003_agents.sql",
     4 "usage_layout" "0004_usage_layout.sql",
     5 "login_devices" "0005_login_devices.sql",
+    6 "domain_events" "0006_domain_events.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
@@ -48,6 +49,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     3 "agents" "0003_agents.sql",
     4 "usage_layout" "0004_usage_layout.sql",
     5 "login_devices" "0005_login_devices.sql",
+    6 "domain_events" "0006_domain_events.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

@@ -346,6 +346,6 @@ async fn set_policy(
 ) -> ApiResult<Json<Policy>> {
     let who = c.admin()?;
     Ok(Json(
-        approvals::set_policy(&s.app, who.user_id, &action, body).await?,
+        approvals::set_policy(&s.app, who, &action, body).await?,
     ))
 }

@@ -2,6 +2,7 @@
 //! in `cscx-core`, and renders.
 
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod contracts;
 pub mod customers;

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
+use cscx_core::audit::Actor;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -92,8 +93,8 @@ async fn create_user(
     c: Caller,
     Typed(new): Typed<NewUser>,
 ) -> ApiResult<Response> {
-    c.admin()?;
-    let u = s.app.users.create(new).await?;
+    let who = c.admin()?;
+    let u = s.app.users.create(new, &Actor::of(who)).await?;
     Ok(created(format!("/api/v1/users/{}", u.id), &u))
 }
 
@@ -122,8 +123,13 @@ async fn update_user(
     Path(id): Path<String>,
     Body(body): Body,
 ) -> ApiResult<Json<UserView>> {
-    c.admin()?;
-    Ok(Json(s.app.users.update(path_id(&id)?, &body).await?))
+    let who = c.admin()?;
+    Ok(Json(
+        s.app
+            .users
+            .update(path_id(&id)?, &body, &Actor::of(who))
+            .await?,
+    ))
 }
 
 /// Delete a user (admin). Their tokens and sessions go with them; records they own keep
@@ -135,8 +141,8 @@ async fn delete_user(
     c: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    c.admin()?;
-    s.app.users.delete(path_id(&id)?).await?;
+    let who = c.admin()?;
+    s.app.users.delete(path_id(&id)?, &Actor::of(who)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -237,7 +243,14 @@ async fn create_token(
     let (token, secret) = s
         .app
         .auth
-        .create_token(&t.email, &t.name, role, scope, t.expires_at)
+        .create_token(
+            &t.email,
+            &t.name,
+            role,
+            scope,
+            t.expires_at,
+            &Actor::of(&c.0),
+        )
         .await?;
     let id = token.id;
     let view: TokenView = token.into();
@@ -269,11 +282,11 @@ async fn revoke_token(
     c: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TokenView>> {
-    c.admin()?;
+    let who = c.admin()?;
     let t = s
         .app
         .auth
-        .revoke_token(path_id(&id)?)
+        .revoke_token(path_id(&id)?, &Actor::of(who))
         .await
         .map_err(ApiError::from)?;
     Ok(Json(t.into()))

@@ -331,7 +331,8 @@ pub(super) async fn create_user(
         role: get("role").unwrap_or_else(|| "viewer".into()),
         password: form.get("password").cloned().filter(|p| !p.is_empty()),
     };
-    match s.app.users.create(new).await {
+    let actor = cscx_core::audit::Actor::of(&v.principal);
+    match s.app.users.create(new, &actor).await {
         Ok(u) => {
             admin_page(
                 &s,
@@ -364,7 +365,14 @@ pub(super) async fn create_token(
     match s
         .app
         .auth
-        .create_token(email.trim(), name.trim(), None, scope, None)
+        .create_token(
+            email.trim(),
+            name.trim(),
+            None,
+            scope,
+            None,
+            &cscx_core::audit::Actor::of(&v.principal),
+        )
         .await
     {
         Ok((t, secret)) => {
@@ -391,7 +399,8 @@ pub(super) async fn revoke_token(
         Ok(id) => id,
         Err(refused) => return refused,
     };
-    match s.app.auth.revoke_token(id).await {
+    let actor = cscx_core::audit::Actor::of(&v.principal);
+    match s.app.auth.revoke_token(id, &actor).await {
         Ok(t) => admin_page(&s, v, Some(format!("Revoked {}.", t.name)), None, None).await,
         Err(e) => admin_page(&s, v, None, Some(e.to_string()), None).await,
     }

@@ -4,6 +4,7 @@
 //! document.
 
 mod assistant;
+mod audit;
 mod charts;
 mod contracts;
 mod forms;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}/stakeholders", post(add_stakeholder))
         .route("/stakeholders/{id}/edit", post(edit_stakeholder))
         .route("/admin", get(forms::admin))
+        .route("/admin/audit", get(audit::audit))
         .route("/admin/users", post(forms::create_user))
         .route("/admin/tokens", post(forms::create_token))
         .route("/admin/tokens/{id}/revoke", post(forms::revoke_token))

@@ -87,6 +87,7 @@ async fn credentials_and_roles_are_enforced() {
                 Some(Role::Admin),
                 TokenScope::Full,
                 None,
+                &cscx_core::audit::Actor::cli(),
             )
             .await;
         assert!(err.is_err());
@@ -625,6 +626,7 @@ async fn sessions_cookies_csrf_logout_and_login_rate_limit() {
                 Some("Sam"),
                 Role::Csm,
                 Some("correct horse battery"),
+                &cscx_core::audit::Actor::cli(),
             )
             .await
             .unwrap();

@@ -432,3 +432,147 @@ async fn each_token_has_its_own_rate_limit() {
         t.finish().await;
     }
 }
+
+/// The audit record: security-relevant actions appended with who did them, readable by admins
+/// only, and refused by the database if anyone tries to change or delete it.
+#[tokio::test]
+async fn the_audit_record_keeps_security_actions_append_only() {
+    for t in each_backend().await {
+        let (s, u) = t
+            .post(
+                "/api/v1/users",
+                json!({"email": "new@test.example", "role": "viewer", "password": "a long enough password"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        let uid = u["id"].as_str().unwrap();
+        let (s, _) = t
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/users/{uid}"),
+                Some(&t.admin),
+                Some(json!({"role": "csm", "password": "another long password"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, tok) = t
+            .post(
+                "/api/v1/tokens",
+                json!({"email": "new@test.example", "name": "ci"}),
+            )
+            .await;
+        let tid = tok["token"]["id"].as_str().unwrap();
+        t.call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{tid}"),
+            Some(&t.admin),
+            None,
+        )
+        .await;
+        let (s, _) = sign_in(&t, "new@test.example", "another long password", None).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = t
+            .call(
+                Method::PUT,
+                "/api/v1/approval-policies/send_email",
+                Some(&t.admin),
+                Some(json!({"auto_approve": false, "expires_after_hours": 48})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+
+        let (s, page) = t.get("/api/v1/audit").await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let types: Vec<&str> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap())
+            .collect();
+        for expected in [
+            "settings.policy_changed",
+            "auth.signed_in",
+            "token.revoked",
+            "token.created",
+            "user.changed",
+            "user.created",
+        ] {
+            assert!(types.contains(&expected), "{expected} in {types:?}");
+        }
+        let changed = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event_type"] == "user.changed")
+            .unwrap();
+        assert!(changed["actor"].as_str().unwrap().starts_with("token:"));
+        let text = changed["payload"].to_string();
+        assert!(
+            text.contains("\"password\"") && !text.contains("another long password"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"viewer\"") && text.contains("\"csm\""),
+            "{text}"
+        );
+        let (s, filtered) = t.get("/api/v1/audit?event_type=token.created").await;
+        assert_eq!(s, StatusCode::OK);
+        let created = filtered["data"].as_array().unwrap();
+        assert!(created.iter().all(|e| e["event_type"] == "token.created"));
+        assert!(
+            created.iter().any(|e| e["payload"]["name"] == "ci"),
+            "{filtered}"
+        );
+
+        let csm = t.token(Role::Csm).await;
+        let (s, _) = t.call(Method::GET, "/api/v1/audit", Some(&csm), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // The admin page lists the same record.
+        let login = t
+            .client
+            .post(format!("{}/api/v1/auth/login", t.base))
+            .json(&json!({"email": "admin@test.example", "password": "a long enough password"}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("cscx_session="))
+            .map(|v| v.split(';').next().unwrap().to_string())
+            .unwrap();
+        let page = t
+            .client
+            .get(format!("{}/admin/audit?event_type=user.created", t.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("new@test.example") && page.contains("user.created"),
+            "{page}"
+        );
+        assert!(!page.contains("token.revoked"), "filtered by type");
+
+        let mut c = t.app.db.conn().await.unwrap();
+        for sql in [
+            "UPDATE domain_events SET actor = 'nobody'",
+            "DELETE FROM domain_events",
+        ] {
+            let r = cscx_store::run!(c.c(), |conn| sqlx::query(sql)
+                .execute(&mut *conn)
+                .await
+                .map(|_| ()));
+            assert!(r.is_err(), "{sql} must be refused");
+        }
+        drop(c);
+        assert!(count(&t, "SELECT COUNT(*) FROM domain_events").await >= 6);
+        t.finish().await;
+    }
+}

@@ -14,6 +14,7 @@ use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use cscx_core::audit::Actor;
 use cscx_core::auth::AuthConfig;
 use cscx_core::secrets::MasterKey;
 use cscx_core::App;
@@ -87,14 +88,20 @@ impl TestApp {
         if self.app.auth.user_by_email(email).await.unwrap().is_none() {
             self.app
                 .auth
-                .create_user(email, None, role, Some("a long enough password"))
+                .create_user(
+                    email,
+                    None,
+                    role,
+                    Some("a long enough password"),
+                    &Actor::cli(),
+                )
                 .await
                 .unwrap();
         }
         let name = format!("t{}", uuid::Uuid::new_v4().simple());
         self.app
             .auth
-            .create_token(email, &name, token_role, scope, None)
+            .create_token(email, &name, token_role, scope, None, &Actor::cli())
             .await
             .unwrap()
             .1

@@ -544,6 +544,7 @@ async fn customer_forms_and_admin_pages() {
                 None,
                 Role::Admin,
                 Some("a long enough password"),
+                &cscx_core::audit::Actor::cli(),
             )
             .await
             .unwrap();
