@@ -172,11 +172,26 @@ impl Db {
     }
 
     /// Starts a write transaction.
+    ///
+    /// Cancel-safe: `BEGIN` runs on a task of its own. sqlx's `Pool::begin` is not: a caller
+    /// dropped while `BEGIN` is in flight (a client that disconnects, an aborted task) leaves
+    /// the pooled connection inside a transaction nobody rolls back, holding its locks for the
+    /// next borrower. Here the task always finishes, and a transaction nobody received is
+    /// dropped, which rolls it back.
     pub async fn begin(&self) -> Result<Tx<'static>> {
-        Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        let db = self.clone();
+        let begun = tokio::spawn(async move {
+            Ok::<_, sqlx::Error>(match db {
+                Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+                Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            })
+        });
+        match begun.await {
+            Ok(tx) => Ok(tx?),
+            Err(e) => Err(Error::Db(sqlx::Error::Io(std::io::Error::other(format!(
+                "starting a transaction: {e}"
+            ))))),
+        }
     }
 
     /// Connections open and idle, for the `/metrics` pool gauges.

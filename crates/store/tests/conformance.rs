@@ -405,3 +405,44 @@ async fn postgres_connects_over_tls_when_the_url_asks() {
     assert!(ssl);
     db.close().await;
 }
+
+/// A caller dropped while its transaction is starting (a client that disconnects, an aborted
+/// task) must not leave a pooled connection inside a transaction that holds the write lock.
+#[tokio::test]
+async fn a_cancelled_begin_leaves_no_transaction_open() {
+    for t in TestDb::all().await {
+        for i in 0..200u64 {
+            // Cancel at every point of BEGIN's round trip, from before it is sent to after.
+            let wait = std::time::Duration::from_micros(i * 5);
+            let _ = tokio::time::timeout(wait, t.db.begin()).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // Another pool on the same database can take the write lock at once.
+        let other = Db::connect(
+            &t.url,
+            &cscx_store::PoolConfig {
+                max_connections: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let tx = tokio::time::timeout(std::time::Duration::from_secs(3), other.begin())
+            .await
+            .expect("the write lock is free")
+            .unwrap();
+        tx.commit().await.unwrap();
+        if let Db::Postgres(pool) = &t.db {
+            let stuck: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            assert_eq!(stuck, 0, "sessions left inside a transaction");
+        }
+        other.close().await;
+        t.finish().await;
+    }
+}
