@@ -34,6 +34,15 @@ pub struct Config {
     /// commits).
     #[arg(long, env = "CSCX_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"], global = true)]
     pub sqlite_synchronous: String,
+    /// On SIGTERM, how long requests in flight and running jobs may take to finish (jobs still
+    /// running then go back to the queue for another node).
+    #[arg(
+        long,
+        env = "CSCX_SHUTDOWN_GRACE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
     /// Jobs a worker runs at once.
     #[arg(
         long,

@@ -403,6 +403,7 @@ fn make_worker(app: &App, config: &Config) -> Worker {
         registry,
         WorkerConfig {
             concurrency: config.worker_concurrency,
+            shutdown_grace: std::time::Duration::from_secs(config.shutdown_grace_secs),
             ..WorkerConfig::default()
         },
     )
@@ -438,7 +439,28 @@ async fn serve(config: Config, bind: &str, demo: bool, with_worker: bool) -> any
         app.db.backend().name()
     );
     tracing::info!(%addr, "listening");
-    cscx_http::serve(listener, cscx_http::app(state), shutdown_signal()).await?;
+    // On SIGTERM: stop accepting, let requests in flight finish for the grace period, then
+    // stop what is left (a hung upstream call must not keep the process alive).
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(cscx_http::serve(
+        listener,
+        cscx_http::app(state),
+        async move {
+            let _ = signalled_rx.await;
+        },
+    ));
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => { r??; }
+        _ = shutdown_signal() => {
+            let _ = signalled_tx.send(());
+            let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(r) => r??,
+                Err(_) => tracing::warn!("requests still running after the shutdown grace period were stopped"),
+            }
+        }
+    }
     tracing::info!("HTTP server stopped; finishing background jobs");
     let _ = stop_tx.send(true);
     if let Some(w) = worker {

@@ -299,6 +299,25 @@ impl Queue {
             == 1))
     }
 
+    /// Hands the jobs `worker` still holds back to the queue, runnable at once and with the
+    /// interrupted attempt not counted (a shutdown is not the job's failure). Returns how many.
+    pub async fn release_held(&self, worker: &str) -> Result<u64> {
+        let now = self.now();
+        let mut c = self.db.conn().await?;
+        run!(c.c(), |conn| {
+            Ok(sqlx::query(
+                "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL,
+                   attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, run_at = $2, updated_at = $2
+                 WHERE locked_by = $1 AND status = 'running'",
+            )
+            .bind(worker)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected())
+        })
+    }
+
     /// Marks the job done; false if it was not ours any more (nothing changes then).
     pub async fn complete(&self, job: &Job, worker: &str) -> Result<bool> {
         let now = self.now();

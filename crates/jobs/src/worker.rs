@@ -99,6 +99,9 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// Whether this worker also fires cron schedules.
     pub run_scheduler: bool,
+    /// On shutdown, how long the jobs in hand may take to finish; those still running then
+    /// are handed back to the queue for another worker.
+    pub shutdown_grace: StdDuration,
 }
 
 impl Default for WorkerConfig {
@@ -109,6 +112,7 @@ impl Default for WorkerConfig {
             poll_interval: StdDuration::from_millis(500),
             lease: Duration::seconds(60),
             run_scheduler: true,
+            shutdown_grace: StdDuration::from_secs(30),
         }
     }
 }
@@ -244,10 +248,21 @@ impl Worker {
                 }
             }
         }
-        // Wait for the jobs in hand: every permit back means every job finished.
-        let _ = permits
-            .acquire_many(self.config.concurrency.max(1) as u32)
-            .await;
+        // Wait for the jobs in hand (every permit back means every job finished), for a while.
+        let all = permits.acquire_many(self.config.concurrency.max(1) as u32);
+        if tokio::time::timeout(self.config.shutdown_grace, all)
+            .await
+            .is_err()
+        {
+            match self.queue.release_held(&self.config.id).await {
+                Ok(n) => {
+                    tracing::warn!(worker = %self.config.id, jobs = n, "jobs still running at shutdown were handed back to the queue")
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %self.config.id, error = %e, "handing back running jobs failed; their leases will expire")
+                }
+            }
+        }
         tracing::info!(worker = %self.config.id, "worker stopped");
     }
 }

@@ -24,6 +24,7 @@ fn config(id: &str) -> WorkerConfig {
         poll_interval: StdDuration::from_millis(20),
         lease: Duration::seconds(30),
         run_scheduler: false,
+        shutdown_grace: StdDuration::from_secs(30),
     }
 }
 
@@ -305,6 +306,56 @@ async fn a_cron_tick_fires_exactly_once_across_nodes() {
         clk.advance(Duration::hours(3));
         assert_eq!(schedule::tick(&t.db, now()).await.unwrap().len(), 1);
         assert!(schedule::tick(&t.db, now()).await.unwrap().is_empty());
+        t.finish().await;
+    }
+}
+
+/// Shutdown drains: jobs in hand may finish within the grace period; one still running after it
+/// is handed back to the queue (runnable at once, the interrupted attempt not counted) instead
+/// of waiting out its lease.
+#[tokio::test]
+async fn shutdown_finishes_or_hands_back_the_jobs_in_hand() {
+    for t in TestDb::all().await {
+        let clk = clock();
+        let q = Queue::new(t.db.clone(), Arc::new(clk.clone()));
+        let started = Arc::new(tokio::sync::Notify::new());
+        let mut hanging = Registry::new();
+        let s = started.clone();
+        hanging.register("count", move |_| {
+            let s = s.clone();
+            async move {
+                s.notify_one();
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+        });
+        let id = q.enqueue(NewJob::new("count", json!({}))).await.unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let cfg = WorkerConfig {
+            shutdown_grace: StdDuration::from_millis(300),
+            ..config("worker-a")
+        };
+        let a = tokio::spawn(Worker::new(q.clone(), hanging, cfg).run(stop_rx));
+        started.notified().await;
+        stop_tx.send(true).unwrap();
+        tokio::time::timeout(StdDuration::from_secs(10), a)
+            .await
+            .expect("the worker stops after its grace period")
+            .unwrap();
+        let job = q.get(id).await.unwrap().unwrap();
+        assert_eq!(
+            (job.status.as_str(), job.locked_by.as_deref(), job.attempts),
+            ("queued", None, 0)
+        );
+        // Another worker takes it at once, without waiting for the lease to run out.
+        let runs: Runs = Default::default();
+        let b = Worker::new(
+            q.clone(),
+            counting_registry(runs.clone()),
+            config("worker-b"),
+        );
+        let (claimed, outcome) = b.run_once().await.unwrap().unwrap();
+        assert_eq!((claimed.id, outcome), (id, Outcome::Done));
         t.finish().await;
     }
 }
