@@ -18,7 +18,7 @@ fuzz() { # fuzz NAME DATABASE_URL PORT
   token=$("$BIN" token create --email fuzz@ci.example --name fuzz 2>/dev/null)
   "$BIN" serve --bind "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.2; done
   echo "schemathesis on $name ($EXAMPLES examples per operation)"
   # Revoking the fuzzer's own token, disabling its user or signing it out would leave the rest
   # of the run unauthenticated: those three operations are left out (their tests cover them).
