@@ -576,3 +576,106 @@ async fn the_audit_record_keeps_security_actions_append_only() {
         t.finish().await;
     }
 }
+
+/// The role matrix: each use-case against each role, through the API. A caller below the
+/// needed role is refused (403) before anything changes; at or above it, the use-case runs
+/// (whatever its own answer: 2xx, or 4xx about the input, never 401/403).
+#[tokio::test]
+async fn every_role_reaches_exactly_the_use_cases_it_may() {
+    for t in each_backend().await {
+        let c = t.customer(json!({"name": "Matrix Corp"})).await;
+        let id = c["id"].as_str().unwrap().to_string();
+        let tokens = [
+            (Role::Viewer, t.token(Role::Viewer).await),
+            (Role::Csm, t.token(Role::Csm).await),
+            (Role::Manager, t.token(Role::Manager).await),
+            (Role::Admin, t.admin.clone()),
+        ];
+        let cases: Vec<(Method, String, Option<Value>, Role)> = vec![
+            (Method::GET, "/api/v1/customers".into(), None, Role::Viewer),
+            (
+                Method::GET,
+                format!("/api/v1/customers/{id}/health"),
+                None,
+                Role::Viewer,
+            ),
+            (Method::GET, "/api/v1/approvals".into(), None, Role::Viewer),
+            (
+                Method::POST,
+                "/api/v1/customers".into(),
+                Some(json!({"name": "X"})),
+                Role::Csm,
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/customers/{id}"),
+                Some(json!({"industry": "Retail"})),
+                Role::Csm,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/customers/{id}/stakeholders"),
+                Some(json!({"name": "Pat"})),
+                Role::Csm,
+            ),
+            (
+                Method::POST,
+                "/api/v1/contracts".into(),
+                Some(json!({"company_name": "X"})),
+                Role::Csm,
+            ),
+            (
+                Method::POST,
+                "/api/v1/chat".into(),
+                Some(json!({"message": "How is Matrix Corp?"})),
+                Role::Csm,
+            ),
+            (
+                Method::POST,
+                "/api/v1/agents/sessions".into(),
+                Some(json!({})),
+                Role::Csm,
+            ),
+            (
+                Method::POST,
+                "/api/v1/health/backtest".into(),
+                Some(json!({"as_of": "2026-01-01", "outcomes": []})),
+                Role::Manager,
+            ),
+            (Method::GET, "/api/v1/users".into(), None, Role::Admin),
+            (
+                Method::POST,
+                "/api/v1/tokens".into(),
+                Some(json!({"email": "csm@test.example", "name": "m"})),
+                Role::Admin,
+            ),
+            (
+                Method::PUT,
+                "/api/v1/approval-policies/send_email".into(),
+                Some(json!({"auto_approve": false})),
+                Role::Admin,
+            ),
+            (Method::GET, "/api/v1/audit".into(), None, Role::Admin),
+        ];
+        for (method, path, body, needed) in &cases {
+            for (role, token) in &tokens {
+                let (s, v) = t
+                    .call(method.clone(), path, Some(token), body.clone())
+                    .await;
+                if role >= needed {
+                    assert!(
+                        s != StatusCode::FORBIDDEN
+                            && s != StatusCode::UNAUTHORIZED
+                            && !s.is_server_error(),
+                        "{role} {method} {path}: {s} {v}"
+                    );
+                } else {
+                    assert_eq!(s, StatusCode::FORBIDDEN, "{role} {method} {path}: {v}");
+                }
+            }
+        }
+        // The refused writes changed nothing: one customer plus the three the writers made.
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM customers").await, 4);
+        t.finish().await;
+    }
+}
