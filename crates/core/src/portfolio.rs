@@ -10,6 +10,8 @@ use cscx_store::customers::{self, Cursor, CustomerFilter, Sort};
 use cscx_store::model::{Contract, Customer, Entitlement, Stakeholder};
 use cscx_store::{entity, run, Db, DbConn, Entity, Id, Timestamp};
 
+use crate::auth::Principal;
+use crate::authz;
 use crate::error::{CoreError, CoreResult};
 use crate::intelligence::{enqueue_health, primary_contact_removed};
 use crate::records::{apply_patch, merge, require};
@@ -284,7 +286,8 @@ impl Portfolio {
 
     // --- customers -------------------------------------------------------------------------
 
-    pub async fn create_customer(&self, body: &Value) -> CoreResult<Customer> {
+    pub async fn create_customer(&self, who: &Principal, body: &Value) -> CoreResult<Customer> {
+        authz::write_portfolio(who)?;
         let now = self.now();
         let template = json!({
             "id": Id::new(), "name": "", "arr": null, "industry": null, "stage": "onboarding",
@@ -305,7 +308,13 @@ impl Portfolio {
         self.get("customer", id).await
     }
 
-    pub async fn update_customer(&self, id: Id, body: &Value) -> CoreResult<Customer> {
+    pub async fn update_customer(
+        &self,
+        who: &Principal,
+        id: Id,
+        body: &Value,
+    ) -> CoreResult<Customer> {
+        authz::write_portfolio(who)?;
         let mut tx = self.db.begin().await?;
         let c = patch_in(
             tx.c(),
@@ -323,7 +332,8 @@ impl Portfolio {
         Ok(c)
     }
 
-    pub async fn delete_customer(&self, id: Id) -> CoreResult<()> {
+    pub async fn delete_customer(&self, who: &Principal, id: Id) -> CoreResult<()> {
+        authz::write_portfolio(who)?;
         self.delete::<Customer>("customer", id).await
     }
 
@@ -363,9 +373,11 @@ impl Portfolio {
 
     pub async fn create_stakeholder(
         &self,
+        who: &Principal,
         customer_id: Id,
         body: &Value,
     ) -> CoreResult<Stakeholder> {
+        authz::write_portfolio(who)?;
         self.get_customer(customer_id).await?;
         let now = self.now();
         let template = json!({
@@ -392,7 +404,13 @@ impl Portfolio {
         self.get("stakeholder", id).await
     }
 
-    pub async fn update_stakeholder(&self, id: Id, body: &Value) -> CoreResult<Stakeholder> {
+    pub async fn update_stakeholder(
+        &self,
+        who: &Principal,
+        id: Id,
+        body: &Value,
+    ) -> CoreResult<Stakeholder> {
+        authz::write_portfolio(who)?;
         let mut tx = self.db.begin().await?;
         let s: Stakeholder = patch_in(
             tx.c(),
@@ -411,7 +429,8 @@ impl Portfolio {
     }
 
     /// Removing the primary contact raises a `champion_lost` risk signal at once.
-    pub async fn delete_stakeholder(&self, id: Id) -> CoreResult<()> {
+    pub async fn delete_stakeholder(&self, who: &Principal, id: Id) -> CoreResult<()> {
+        authz::write_portfolio(who)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let s: Stakeholder = entity::get_for_update(tx.c(), id)
@@ -440,7 +459,8 @@ impl Portfolio {
 
     // --- contracts -------------------------------------------------------------------------
 
-    pub async fn create_contract(&self, body: &Value) -> CoreResult<Contract> {
+    pub async fn create_contract(&self, who: &Principal, body: &Value) -> CoreResult<Contract> {
+        authz::write_portfolio(who)?;
         refuse_blob_links(body)?;
         let now = self.now();
         let template = json!({
@@ -471,7 +491,13 @@ impl Portfolio {
         self.get("contract", id).await
     }
 
-    pub async fn update_contract(&self, id: Id, body: &Value) -> CoreResult<Contract> {
+    pub async fn update_contract(
+        &self,
+        who: &Principal,
+        id: Id,
+        body: &Value,
+    ) -> CoreResult<Contract> {
+        authz::write_portfolio(who)?;
         refuse_blob_links(body)?;
         let mut tx = self.db.begin().await?;
         let c = patch_in(
@@ -491,7 +517,8 @@ impl Portfolio {
         Ok(c)
     }
 
-    pub async fn delete_contract(&self, id: Id) -> CoreResult<()> {
+    pub async fn delete_contract(&self, who: &Principal, id: Id) -> CoreResult<()> {
+        authz::write_portfolio(who)?;
         self.delete::<Contract>("contract", id).await
     }
 
@@ -522,9 +549,11 @@ impl Portfolio {
 
     pub async fn create_entitlement(
         &self,
+        who: &Principal,
         contract_id: Id,
         body: &Value,
     ) -> CoreResult<Entitlement> {
+        authz::write_portfolio(who)?;
         self.get_contract(contract_id).await?;
         let template = json!({
             "id": Id::new(), "contract_id": contract_id, "name": "", "description": null,
@@ -545,7 +574,13 @@ impl Portfolio {
         self.get("entitlement", id).await
     }
 
-    pub async fn update_entitlement(&self, id: Id, body: &Value) -> CoreResult<Entitlement> {
+    pub async fn update_entitlement(
+        &self,
+        who: &Principal,
+        id: Id,
+        body: &Value,
+    ) -> CoreResult<Entitlement> {
+        authz::write_portfolio(who)?;
         let mut tx = self.db.begin().await?;
         let e = patch_in(
             tx.c(),
@@ -561,7 +596,8 @@ impl Portfolio {
         Ok(e)
     }
 
-    pub async fn delete_entitlement(&self, id: Id) -> CoreResult<()> {
+    pub async fn delete_entitlement(&self, who: &Principal, id: Id) -> CoreResult<()> {
+        authz::write_portfolio(who)?;
         self.delete::<Entitlement>("entitlement", id).await
     }
 

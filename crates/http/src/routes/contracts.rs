@@ -109,7 +109,7 @@ async fn create_contract(
         contracts::upload(&s.app, upload).await?
     } else {
         let Body(body) = Body::from_request(req, &s).await?;
-        s.app.portfolio.create_contract(&body).await?
+        s.app.portfolio.create_contract(&c.0, &body).await?
     };
     Ok(created(
         format!("/api/v1/contracts/{}", contract.id),
@@ -300,7 +300,7 @@ async fn delete_contract(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     c.writer()?;
-    s.app.portfolio.delete_contract(path_id(&id)?).await?;
+    s.app.portfolio.delete_contract(&c.0, path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -338,7 +338,7 @@ async fn create_entitlement(
     let e = s
         .app
         .portfolio
-        .create_entitlement(path_id(&id)?, &body)
+        .create_entitlement(&c.0, path_id(&id)?, &body)
         .await?;
     Ok(created(format!("/api/v1/entitlements/{}", e.id), &e))
 }
@@ -367,7 +367,7 @@ async fn update_entitlement(
     Ok(Json(
         s.app
             .portfolio
-            .update_entitlement(path_id(&id)?, &body)
+            .update_entitlement(&c.0, path_id(&id)?, &body)
             .await?,
     ))
 }
@@ -381,6 +381,9 @@ async fn delete_entitlement(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     c.writer()?;
-    s.app.portfolio.delete_entitlement(path_id(&id)?).await?;
+    s.app
+        .portfolio
+        .delete_entitlement(&c.0, path_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

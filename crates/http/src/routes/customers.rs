@@ -150,7 +150,7 @@ async fn create_customer(
     Body(body): Body,
 ) -> ApiResult<Response> {
     c.writer()?;
-    let customer = s.app.portfolio.create_customer(&body).await?;
+    let customer = s.app.portfolio.create_customer(&c.0, &body).await?;
     Ok(created(
         format!("/api/v1/customers/{}", customer.id),
         &customer,
@@ -181,7 +181,7 @@ async fn update_customer(
     Ok(Json(
         s.app
             .portfolio
-            .update_customer(path_id(&id)?, &body)
+            .update_customer(&c.0, path_id(&id)?, &body)
             .await?,
     ))
 }
@@ -195,7 +195,7 @@ async fn delete_customer(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     c.writer()?;
-    s.app.portfolio.delete_customer(path_id(&id)?).await?;
+    s.app.portfolio.delete_customer(&c.0, path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -233,7 +233,7 @@ async fn create_stakeholder(
     let st = s
         .app
         .portfolio
-        .create_stakeholder(path_id(&id)?, &body)
+        .create_stakeholder(&c.0, path_id(&id)?, &body)
         .await?;
     Ok(created(format!("/api/v1/stakeholders/{}", st.id), &st))
 }
@@ -262,7 +262,7 @@ async fn update_stakeholder(
     Ok(Json(
         s.app
             .portfolio
-            .update_stakeholder(path_id(&id)?, &body)
+            .update_stakeholder(&c.0, path_id(&id)?, &body)
             .await?,
     ))
 }
@@ -276,6 +276,9 @@ async fn delete_stakeholder(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     c.writer()?;
-    s.app.portfolio.delete_stakeholder(path_id(&id)?).await?;
+    s.app
+        .portfolio
+        .delete_stakeholder(&c.0, path_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -144,7 +144,7 @@ pub(super) async fn create_customer(
     match s
         .app
         .portfolio
-        .create_customer(&body_of(&form, false))
+        .create_customer(&v.principal, &body_of(&form, false))
         .await
     {
         Ok(c) => Redirect::to(&format!("/customers/{}", c.id)).into_response(),
@@ -202,7 +202,7 @@ pub(super) async fn update_customer(
     match s
         .app
         .portfolio
-        .update_customer(id, &body_of(&form, true))
+        .update_customer(&v.principal, id, &body_of(&form, true))
         .await
     {
         Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),

@@ -804,7 +804,7 @@ async fn add_stakeholder(
     match s
         .app
         .portfolio
-        .create_stakeholder(id, &Value::Object(body))
+        .create_stakeholder(&v.principal, id, &Value::Object(body))
         .await
     {
         Ok(_) => Redirect::to(&format!("/customers/{id}#sh")).into_response(),
@@ -849,7 +849,7 @@ async fn edit_stakeholder(
     match s
         .app
         .portfolio
-        .update_stakeholder(id, &Value::Object(body))
+        .update_stakeholder(&v.principal, id, &Value::Object(body))
         .await
     {
         Ok(st) => Redirect::to(&format!("/customers/{}#sh", st.customer_id)).into_response(),
