@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod demo;
 mod demo_usage;
 pub mod error;
+pub mod events;
 pub mod housekeeping;
 pub mod ingest;
 pub mod intelligence;
