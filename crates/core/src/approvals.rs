@@ -21,7 +21,7 @@ use cscx_store::{entity, run, DbConn, Id, Timestamp};
 
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
-use crate::intelligence::enqueue_health;
+use crate::events::{record, Actor};
 use crate::App;
 
 pub const EXECUTE_JOB: &str = "approval.execute";
@@ -311,6 +311,12 @@ pub async fn reject(app: &App, who: &Principal, id: Id, d: Decision) -> CoreResu
     }
     tx.commit().await?;
     Ok(a)
+}
+
+/// Who an executed action acts for: the person who approved it (the system when a policy
+/// approved it).
+fn approver(a: &Approval) -> Actor {
+    a.resolved_by.map(Actor::user).unwrap_or_else(Actor::system)
 }
 
 /// The decision, in the audit record (in the decision's transaction).
@@ -703,7 +709,13 @@ async fn apply(
                 metadata: json!({ "approval_id": a.id, "approved_by": a.resolved_by }),
             };
             entity::insert(c.re(), &signal).await?;
-            enqueue_health(c, customer_id, now).await?;
+            let event = cscx_domain::events::Event::SignalRaised {
+                signal_id: signal.id.0,
+                signal_type: signal.signal_type.clone(),
+                severity: signal.severity.clone(),
+                source: signal.source.clone(),
+            };
+            record(c, &event, &approver(a), Some(customer_id), now).await?;
             Ok((
                 json!({ "risk_signal_id": signal.id }),
                 if escalation {
@@ -725,7 +737,11 @@ async fn apply(
             let from = std::mem::replace(&mut cu.stage, stage.clone());
             cu.updated_at = now;
             entity::update(c.re(), &cu).await?;
-            enqueue_health(c, customer_id, now).await?;
+            let event = cscx_domain::events::Event::StageChanged {
+                from: from.clone(),
+                to: stage.clone(),
+            };
+            record(c, &event, &approver(a), Some(customer_id), now).await?;
             Ok((
                 json!({ "from": from, "to": stage }),
                 format!("{} moved from {from} to {stage}.", cu.name),

@@ -9,6 +9,7 @@
 //! the typed extraction with evidence, what confirming would write, who corrected what, and who
 //! confirmed.
 
+use cscx_domain::events::Event;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use cscx_store::model::{Contract, Customer, Entitlement, Stakeholder};
 use cscx_store::{entity, run, DbConn, Id, Money, Timestamp};
 
 use crate::error::{CoreError, CoreResult};
-use crate::intelligence::enqueue_health;
+use crate::events::{record, Actor};
 use crate::App;
 
 pub const EXTRACT_JOB: &str = "contract.extract";
@@ -478,7 +479,8 @@ pub async fn correct(app: &App, user: Id, id: Id, body: &Value) -> CoreResult<Co
     let before: Contract = entity::get_for_update(tx.c(), id)
         .await?
         .ok_or(CoreError::NotFound("contract"))?;
-    let mut after = crate::portfolio::patch_contract_in(tx.c(), id, &columns, now).await?;
+    let actor = crate::events::Actor::user(user);
+    let mut after = crate::portfolio::patch_contract_in(tx.c(), &actor, id, &columns, now).await?;
     if let Some(parsed) = after
         .parsed_data
         .as_mut()
@@ -767,7 +769,10 @@ pub async fn confirm(
     contract.parsed_data = Some(parsed);
     contract.updated_at = now;
     entity::update(tx.c(), &contract).await?;
-    enqueue_health(tx.c(), customer.id, now).await?;
+    let event = Event::ContractConfirmed {
+        contract_id: contract.id.0,
+    };
+    record(tx.c(), &event, &Actor::user(user), Some(customer.id), now).await?;
     tx.commit().await?;
     Ok(ConfirmReport {
         customer_id: customer.id.to_string(),
@@ -818,7 +823,8 @@ pub async fn refresh_statuses(app: &App) -> CoreResult<u64> {
     ids.sort();
     ids.dedup();
     for id in ids {
-        enqueue_health(tx.c(), id, now).await?;
+        let event = Event::ContractStatusesChanged {};
+        record(tx.c(), &event, &Actor::system(), Some(id), now).await?;
     }
     tx.commit().await?;
     Ok(n)

@@ -7,6 +7,8 @@ use cscx_store::events::{self, DomainEvent};
 use cscx_store::{DbConn, Id, Timestamp};
 
 use crate::auth::{AuthVia, Principal};
+use cscx_jobs::queue::NewJob;
+
 use crate::error::CoreResult;
 use crate::App;
 
@@ -74,8 +76,80 @@ pub async fn record(
         payload,
         occurred_at: now,
     };
-    events::append(c, &row).await?;
+    let subscribers = subscribers_of(&row);
+    let mut c = c;
+    events::append(c.re(), &row).await?;
+    if !subscribers.is_empty() {
+        events::enqueue_delivery(c.re(), row.id, &subscribers, now).await?;
+        let job = NewJob::new(DISPATCH_JOB, serde_json::json!({})).key(DISPATCH_JOB);
+        cscx_jobs::queue::enqueue_in(c, &job, now).await?;
+    }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscribers: each handles every event it is interested in exactly once, in its own
+// transaction with the delivery mark.
+
+/// The job that hands waiting events to their subscribers (one waits at a time).
+pub const DISPATCH_JOB: &str = "events.dispatch";
+
+/// Rescores the customer an event concerns (the health recompute job is keyed per customer,
+/// so a burst of changes costs one recompute).
+pub const HEALTH: &str = "health";
+
+const SUBSCRIBERS: &[&str] = &[HEALTH];
+
+fn subscribers_of(e: &DomainEvent) -> Vec<&'static str> {
+    SUBSCRIBERS
+        .iter()
+        .copied()
+        .filter(|s| match *s {
+            HEALTH => e.customer_id.is_some() && Event::affects_health(&e.event_type),
+            _ => false,
+        })
+        .collect()
+}
+
+async fn handle(
+    c: DbConn<'_>,
+    subscriber: &str,
+    e: &DomainEvent,
+    now: Timestamp,
+) -> CoreResult<()> {
+    match subscriber {
+        HEALTH => match e.customer_id {
+            Some(id) => crate::intelligence::enqueue_health(c, id, now).await,
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Delivers every waiting event to its subscribers, a batch per transaction. Returns how many
+/// deliveries were made.
+pub async fn dispatch(app: &App) -> CoreResult<u64> {
+    let mut delivered = 0;
+    for subscriber in SUBSCRIBERS {
+        loop {
+            let now = app.now();
+            let mut tx = app.db.begin().await?;
+            let batch = events::pending_for(tx.c(), subscriber, 200).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for e in &batch {
+                handle(tx.c(), subscriber, e, now).await?;
+                events::delivered(tx.c(), subscriber, e.id).await?;
+            }
+            tx.commit().await?;
+            delivered += batch.len() as u64;
+        }
+    }
+    if delivered > 0 {
+        app.queue.notify.notify_waiters();
+    }
+    Ok(delivered)
 }
 
 /// Appends `event` in a transaction of its own (for actions with no other write, such as a

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use cscx_jobs::{schedule, JobError, Registry};
 
-use crate::{agents, approvals, contracts, ingest, intelligence, App, CoreError};
+use crate::{agents, approvals, contracts, events, ingest, intelligence, App, CoreError};
 
 pub const PURGE_EXPIRED: &str = "housekeeping.purge_expired";
 
@@ -61,6 +61,14 @@ pub fn registry(app: &App) -> Registry {
             }
         });
     }
+    let a = app.clone();
+    r.register(events::DISPATCH_JOB, move |_ctx| {
+        let app = a.clone();
+        async move {
+            events::dispatch(&app).await.map_err(job_error)?;
+            Ok(())
+        }
+    });
     let a = app.clone();
     r.register(intelligence::HEALTH_JOB, move |ctx| {
         let app = a.clone();

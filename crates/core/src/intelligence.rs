@@ -9,6 +9,7 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use cscx_domain::events::Event;
 use cscx_domain::health::{self, HealthInputs, HealthModel, HealthResult};
 use cscx_domain::risk::{self, DayUsage, RiskInputs, StakeholderFacts};
 use cscx_domain::stats;
@@ -17,7 +18,9 @@ use cscx_jobs::queue::{enqueue_in, NewJob};
 use cscx_store::model::{Contract, Customer, HealthScore, RiskSignal, Stakeholder, UsageMetric};
 use cscx_store::{customers, entity, run, usage, DbConn, Id, Timestamp};
 
+use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
+use crate::events::{record, Actor};
 use crate::App;
 
 pub const HEALTH_JOB: &str = "health.recompute";
@@ -847,7 +850,9 @@ pub async fn primary_contact_removed(
             sql.replace("AND auto_detected DO", "AND auto_detected = true DO")
         }
     };
-    run!(c.re(), |conn| sqlx::query(&sql)
+    // The id of the signal now open: this one, or the open one it refreshed.
+    let sql = format!("{sql} RETURNING id");
+    let open: Id = run!(c.re(), |conn| sqlx::query_scalar(&sql)
         .bind(signal.id)
         .bind(signal.customer_id)
         .bind(&signal.signal_type)
@@ -856,11 +861,16 @@ pub async fn primary_contact_removed(
         .bind(now)
         .bind(&signal.source)
         .bind(&signal.metadata)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ()))
+        .fetch_one(&mut *conn)
+        .await)
     .map_err(cscx_store::Error::from)?;
-    enqueue_health(c, s.customer_id, now).await
+    let event = Event::SignalRaised {
+        signal_id: open.0,
+        signal_type: signal.signal_type.clone(),
+        severity: signal.severity.clone(),
+        source: signal.source.clone(),
+    };
+    record(c, &event, &Actor::system(), Some(s.customer_id), now).await
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1301,10 +1311,12 @@ pub struct NewSignal {
 /// Records a signal raised by a person (`auto_detected` false, `source` names them).
 pub async fn create_signal(
     app: &App,
+    who: &Principal,
     customer_id: Id,
     new: NewSignal,
-    by: &str,
 ) -> CoreResult<RiskSignal> {
+    crate::authz::write_portfolio(who)?;
+    let by = who.email.as_str();
     let mut e = cscx_domain::FieldErrors::new();
     e.check(
         "signal_type",
@@ -1342,7 +1354,13 @@ pub async fn create_signal(
         metadata: new.metadata.unwrap_or_else(|| json!({})),
     };
     entity::insert(tx.c(), &s).await?;
-    enqueue_health(tx.c(), customer_id, now).await?;
+    let event = Event::SignalRaised {
+        signal_id: s.id.0,
+        signal_type: s.signal_type.clone(),
+        severity: s.severity.clone(),
+        source: s.source.clone(),
+    };
+    record(tx.c(), &event, &Actor::of(who), Some(customer_id), now).await?;
     tx.commit().await?;
     Ok(s)
 }
@@ -1351,10 +1369,12 @@ pub async fn create_signal(
 /// again by the next detector run (the note says who closed it and when).
 pub async fn resolve_signal(
     app: &App,
+    who: &Principal,
     id: Id,
     notes: Option<String>,
-    by: &str,
 ) -> CoreResult<RiskSignal> {
+    crate::authz::write_portfolio(who)?;
+    let by = who.email.as_str();
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let mut s: RiskSignal = entity::get_for_update(tx.c(), id)
@@ -1371,7 +1391,11 @@ pub async fn resolve_signal(
         _ => format!("Resolved by {by}."),
     });
     entity::update(tx.c(), &s).await?;
-    enqueue_health(tx.c(), s.customer_id, now).await?;
+    let event = Event::SignalResolved {
+        signal_id: s.id.0,
+        signal_type: s.signal_type.clone(),
+    };
+    record(tx.c(), &event, &Actor::of(who), Some(s.customer_id), now).await?;
     tx.commit().await?;
     Ok(s)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use cscx_domain::events::Event;
 use cscx_domain::{validate, Clock, FieldErrors};
 use cscx_store::customers::{self, Cursor, CustomerFilter, Sort};
 use cscx_store::model::{Contract, Customer, Entitlement, Stakeholder};
@@ -13,7 +14,8 @@ use cscx_store::{entity, run, Db, DbConn, Entity, Id, Timestamp};
 use crate::auth::Principal;
 use crate::authz;
 use crate::error::{CoreError, CoreResult};
-use crate::intelligence::{enqueue_health, primary_contact_removed};
+use crate::events::{record, Actor};
+use crate::intelligence::primary_contact_removed;
 use crate::records::{apply_patch, merge, require};
 
 pub const CUSTOMER_FIELDS: &[&str] = &[
@@ -173,6 +175,7 @@ fn validate_entitlement(x: &Entitlement) -> FieldErrors {
 /// around it).
 pub(crate) async fn patch_contract_in(
     mut c: DbConn<'_>,
+    actor: &Actor,
     id: Id,
     body: &Map<String, Value>,
     now: Timestamp,
@@ -188,9 +191,11 @@ pub(crate) async fn patch_contract_in(
         now,
     )
     .await?;
-    if let Some(customer_id) = contract.customer_id {
-        enqueue_health(c, customer_id, now).await?;
-    }
+    let event = Event::ContractChanged {
+        contract_id: contract.id.0,
+        fields: body.keys().cloned().collect(),
+    };
+    record(c, &event, actor, contract.customer_id, now).await?;
     Ok(contract)
 }
 
@@ -326,8 +331,11 @@ impl Portfolio {
             self.now(),
         )
         .await?;
-        // Stage and renewal date feed the health score.
-        enqueue_health(tx.c(), c.id, self.now()).await?;
+        // Stage and renewal date feed the health score (its subscriber rescores).
+        let event = Event::CustomerChanged {
+            fields: as_object(body)?.keys().cloned().collect(),
+        };
+        record(tx.c(), &event, &Actor::of(who), Some(c.id), self.now()).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -395,7 +403,12 @@ impl Portfolio {
         let mut tx = self.db.begin().await?;
         entity::insert(tx.c(), &s).await?;
         Self::keep_one_primary(tx.c(), &s).await?;
-        enqueue_health(tx.c(), s.customer_id, now).await?;
+        let event = Event::StakeholderAdded {
+            stakeholder_id: s.id.0,
+            name: s.name.clone(),
+            is_primary: s.is_primary,
+        };
+        record(tx.c(), &event, &Actor::of(who), Some(s.customer_id), now).await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -423,7 +436,18 @@ impl Portfolio {
         )
         .await?;
         Self::keep_one_primary(tx.c(), &s).await?;
-        enqueue_health(tx.c(), s.customer_id, self.now()).await?;
+        let event = Event::StakeholderChanged {
+            stakeholder_id: s.id.0,
+            fields: as_object(body)?.keys().cloned().collect(),
+        };
+        record(
+            tx.c(),
+            &event,
+            &Actor::of(who),
+            Some(s.customer_id),
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -437,10 +461,13 @@ impl Portfolio {
             .await?
             .ok_or(CoreError::NotFound("stakeholder"))?;
         entity::delete::<Stakeholder>(tx.c(), id).await?;
+        let event = Event::StakeholderRemoved {
+            stakeholder_id: s.id.0,
+            was_primary: s.is_primary,
+        };
+        record(tx.c(), &event, &Actor::of(who), Some(s.customer_id), now).await?;
         if s.is_primary {
             primary_contact_removed(tx.c(), &s, now).await?;
-        } else {
-            enqueue_health(tx.c(), s.customer_id, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -480,9 +507,10 @@ impl Portfolio {
         let c: Contract = c;
         let mut tx = self.db.begin().await?;
         entity::insert(tx.c(), &c).await?;
-        if let Some(customer_id) = c.customer_id {
-            enqueue_health(tx.c(), customer_id, now).await?;
-        }
+        let event = Event::ContractAdded {
+            contract_id: c.id.0,
+        };
+        record(tx.c(), &event, &Actor::of(who), c.customer_id, now).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -510,9 +538,11 @@ impl Portfolio {
             self.now(),
         )
         .await?;
-        if let Some(customer_id) = c.customer_id {
-            enqueue_health(tx.c(), customer_id, self.now()).await?;
-        }
+        let event = Event::ContractChanged {
+            contract_id: c.id.0,
+            fields: as_object(body)?.keys().cloned().collect(),
+        };
+        record(tx.c(), &event, &Actor::of(who), c.customer_id, self.now()).await?;
         tx.commit().await?;
         Ok(c)
     }

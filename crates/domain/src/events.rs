@@ -74,6 +74,54 @@ pub enum Event {
     /// Data left the system in bulk (a backup).
     #[serde(rename = "data.exported")]
     DataExported { what: String, target: String },
+
+    /// A customer's record was edited; `fields` are the ones sent.
+    #[serde(rename = "customer.changed")]
+    CustomerChanged { fields: Vec<String> },
+    /// An approved action moved the customer to another lifecycle stage.
+    #[serde(rename = "customer.stage_changed")]
+    StageChanged { from: String, to: String },
+    #[serde(rename = "stakeholder.added")]
+    StakeholderAdded {
+        stakeholder_id: Uuid,
+        name: String,
+        is_primary: bool,
+    },
+    #[serde(rename = "stakeholder.changed")]
+    StakeholderChanged {
+        stakeholder_id: Uuid,
+        fields: Vec<String>,
+    },
+    #[serde(rename = "stakeholder.removed")]
+    StakeholderRemoved {
+        stakeholder_id: Uuid,
+        was_primary: bool,
+    },
+    #[serde(rename = "contract.added")]
+    ContractAdded { contract_id: Uuid },
+    #[serde(rename = "contract.changed")]
+    ContractChanged {
+        contract_id: Uuid,
+        fields: Vec<String>,
+    },
+    /// A reviewed contract's terms were confirmed onto the customer.
+    #[serde(rename = "contract.confirmed")]
+    ContractConfirmed { contract_id: Uuid },
+    /// The daily job moved some of the customer's contracts to another status by their dates.
+    #[serde(rename = "contract.statuses_changed")]
+    ContractStatusesChanged {},
+    #[serde(rename = "risk_signal.raised")]
+    SignalRaised {
+        signal_id: Uuid,
+        signal_type: String,
+        severity: String,
+        source: Option<String>,
+    },
+    #[serde(rename = "risk_signal.resolved")]
+    SignalResolved {
+        signal_id: Uuid,
+        signal_type: String,
+    },
 }
 
 /// One field's change: `from` and `to` as text (`null` for a password, which is never shown).
@@ -97,6 +145,14 @@ impl Event {
             .and_then(|t| t.as_str().map(str::to_owned))
             .expect("events are tagged");
         (kind, v)
+    }
+
+    /// Whether a change of this kind can move the customer's health score (its inputs: stage,
+    /// renewal date, stakeholders, contracts, risk signals).
+    pub fn affects_health(kind: &str) -> bool {
+        ["customer.", "stakeholder.", "contract.", "risk_signal."]
+            .iter()
+            .any(|p| kind.starts_with(p))
     }
 
     /// Whether the kind belongs in the audit record of security-relevant actions.

@@ -59,3 +59,58 @@ pub async fn list(
     .await)
     .map_err(Into::into)
 }
+
+/// Queues `event_id` for each of `subscribers` (in the append's transaction).
+pub async fn enqueue_delivery(
+    mut c: DbConn<'_>,
+    event_id: Id,
+    subscribers: &[&str],
+    now: Timestamp,
+) -> Result<()> {
+    for s in subscribers {
+        run!(c.re(), |conn| {
+            sqlx::query(
+            "INSERT INTO domain_event_outbox (event_id, subscriber, created_at) VALUES ($1, $2, $3)"
+        )
+        .bind(event_id)
+        .bind(*s)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// The oldest `limit` events waiting for `subscriber`, locked for this transaction (on
+/// PostgreSQL other dispatchers skip them; SQLite's write transaction serialises dispatchers).
+pub async fn pending_for(c: DbConn<'_>, subscriber: &str, limit: u32) -> Result<Vec<DomainEvent>> {
+    let lock = match c.backend() {
+        crate::Backend::Postgres => " FOR UPDATE OF o SKIP LOCKED",
+        crate::Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT e.* FROM domain_event_outbox o JOIN domain_events e ON e.id = o.event_id
+         WHERE o.subscriber = $1 ORDER BY o.event_id LIMIT $2{lock}"
+    );
+    run!(c, |conn| sqlx::query_as::<_, DomainEvent>(&sql)
+        .bind(subscriber)
+        .bind(limit as i64)
+        .fetch_all(&mut *conn)
+        .await)
+    .map_err(Into::into)
+}
+
+/// Marks `event_id` handled by `subscriber` (in the subscriber's transaction).
+pub async fn delivered(c: DbConn<'_>, subscriber: &str, event_id: Id) -> Result<()> {
+    run!(c, |conn| sqlx::query(
+        "DELETE FROM domain_event_outbox WHERE event_id = $1 AND subscriber = $2"
+    )
+    .bind(event_id)
+    .bind(subscriber)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ()))
+    .map_err(Into::into)
+}

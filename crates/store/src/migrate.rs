@@ -42,6 +42,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     4 "usage_layout" "0004_usage_layout.sql",
     5 "login_devices" "0005_login_devices.sql",
     6 "domain_events" "0006_domain_events.sql",
+    7 "event_outbox" "0007_event_outbox.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
@@ -50,6 +51,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     4 "usage_layout" "0004_usage_layout.sql",
     5 "login_devices" "0005_login_devices.sql",
     6 "domain_events" "0006_domain_events.sql",
+    7 "event_outbox" "0007_event_outbox.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

@@ -401,7 +401,7 @@ async fn create_signal(
     Typed(new): Typed<NewSignal>,
 ) -> ApiResult<Response> {
     let p = c.writer()?;
-    let signal = intel::create_signal(&s.app, path_id(&id)?, new, &p.email).await?;
+    let signal = intel::create_signal(&s.app, p, path_id(&id)?, new).await?;
     Ok(created(
         format!("/api/v1/risk-signals/{}", signal.id),
         &signal,
@@ -425,6 +425,6 @@ async fn resolve_signal(
 ) -> ApiResult<Json<RiskSignal>> {
     let p = c.writer()?;
     Ok(Json(
-        intel::resolve_signal(&s.app, path_id(&id)?, r.resolution_notes, &p.email).await?,
+        intel::resolve_signal(&s.app, p, path_id(&id)?, r.resolution_notes).await?,
     ))
 }

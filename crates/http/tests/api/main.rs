@@ -3,6 +3,7 @@
 
 mod agents;
 mod contracts;
+mod events;
 mod foundation;
 mod hardening;
 mod intelligence;
