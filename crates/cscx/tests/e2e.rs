@@ -731,6 +731,18 @@ async fn the_workspace_in_a_headless_browser() {
     assert!(server.stop().success());
 }
 
+/// `GET url` with a bearer token, as JSON.
+async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// An admin user and a full API token on `data`; returns the token.
 fn admin_token(data: &std::path::Path, email: &str) -> String {
     run(
@@ -883,15 +895,7 @@ async fn hostile_documents_cost_their_upload_and_nothing_else() {
         assert_eq!(r.status(), 200, "the server still answers after {name}");
     }
     assert!(rss_kib(pid) < 300 * 1024, "server RSS {} KiB", rss_kib(pid));
-    let listed: Value = http
-        .get(format!("{}/api/v1/contracts", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = get_json(&http, &format!("{}/api/v1/contracts", server.base), &token).await;
     assert_eq!(
         listed["data"].as_array().map(Vec::len),
         Some(0),
@@ -1048,15 +1052,12 @@ async fn backup_under_write_load_restores_consistently() {
     assert!(again.contains("restored into"));
 
     let server = Server::start(&restored, None);
-    let r: Value = http
-        .get(format!("{}/api/v1/customers/{id}", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = get_json(
+        &http,
+        &format!("{}/api/v1/customers/{id}", server.base),
+        &token,
+    )
+    .await;
     assert_eq!(r["name"], "Backup Corp");
     assert!(server.stop().success());
 }

@@ -122,6 +122,12 @@ pub fn body_limit_for(route: &str, default: usize) -> usize {
     }
 }
 
+/// The body limit of the route `req` matched.
+fn route_body_limit(req: &Request, state: &AppState) -> usize {
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str());
+    body_limit_for(route.unwrap_or_default(), state.config.body_limit)
+}
+
 fn too_large(limit: usize) -> Response {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -136,12 +142,7 @@ fn too_large(limit: usize) -> Response {
 /// for whoever reads it (extractors then answer 413). Nothing downstream — the idempotency
 /// record included — can buffer more than the route accepts.
 pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
-    let limit = body_limit_for(&route, state.config.body_limit);
+    let limit = route_body_limit(&req, &state);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -227,12 +228,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let Some(principal) = req.extensions().get::<Principal>().cloned() else {
         return next.run(req).await; // the handler answers 401
     };
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
-    let limit = body_limit_for(&route, state.config.body_limit);
+    let limit = route_body_limit(&req, &state);
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,

@@ -30,6 +30,20 @@ fn config(id: &str) -> WorkerConfig {
 
 type Runs = Arc<Mutex<HashMap<Id, u32>>>;
 
+/// A `count` handler that says it started, then never finishes.
+fn hanging_registry(started: Arc<tokio::sync::Notify>) -> Registry {
+    let mut r = Registry::new();
+    r.register("count", move |_| {
+        let s = started.clone();
+        async move {
+            s.notify_one();
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
+    r
+}
+
 fn counting_registry(runs: Runs) -> Registry {
     let mut r = Registry::new();
     r.register("count", move |ctx| {
@@ -188,16 +202,7 @@ async fn a_killed_worker_job_is_retried_not_lost_and_completes_once() {
 
         // Worker A's handler hangs, then A is killed: its task is aborted mid-job, with no chance
         // to clean up, as with kill -9.
-        let mut hanging = Registry::new();
-        let s = started.clone();
-        hanging.register("count", move |_| {
-            let s = s.clone();
-            async move {
-                s.notify_one();
-                std::future::pending::<()>().await;
-                Ok(())
-            }
-        });
+        let hanging = hanging_registry(started.clone());
         let id = q.enqueue(NewJob::new("count", json!({}))).await.unwrap();
         let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let a = tokio::spawn(Worker::new(q.clone(), hanging, config("worker-a")).run(stop_rx));
@@ -319,16 +324,7 @@ async fn shutdown_finishes_or_hands_back_the_jobs_in_hand() {
         let clk = clock();
         let q = Queue::new(t.db.clone(), Arc::new(clk.clone()));
         let started = Arc::new(tokio::sync::Notify::new());
-        let mut hanging = Registry::new();
-        let s = started.clone();
-        hanging.register("count", move |_| {
-            let s = s.clone();
-            async move {
-                s.notify_one();
-                std::future::pending::<()>().await;
-                Ok(())
-            }
-        });
+        let hanging = hanging_registry(started.clone());
         let id = q.enqueue(NewJob::new("count", json!({}))).await.unwrap();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let cfg = WorkerConfig {
