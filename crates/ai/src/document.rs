@@ -94,6 +94,9 @@ pub enum DocumentError {
     /// Reading it would cost more than the limits allow (nesting, inflation, memory, CPU).
     #[error("the document is too complex to read safely: {0}")]
     TooComplex(String),
+    /// The server could not start or talk to a document reader (not the file's fault).
+    #[error("documents cannot be read right now: {0}")]
+    ReaderUnavailable(String),
     #[error("the PDF is encrypted; upload an unprotected copy")]
     Encrypted,
     #[error("the PDF has {pages} page(s) but no text layer: it is a scan and needs OCR")]
@@ -114,6 +117,7 @@ impl DocumentError {
             DocumentError::NeedsOcr { .. } => "needs_ocr",
             DocumentError::Timeout(_) => "document_timeout",
             DocumentError::TooComplex(_) => "document_too_complex",
+            DocumentError::ReaderUnavailable(_) => "unavailable",
         }
     }
 

@@ -143,7 +143,16 @@ impl ProcessReader {
                 return;
             }
             match me.spawn() {
-                Ok(child) => me.spares.lock().expect("spares").push(child),
+                Ok(mut child) => {
+                    let mut spares = me.spares.lock().expect("spares");
+                    if spares.len() >= me.limits.spares {
+                        // Another refill got there first.
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return;
+                    }
+                    spares.push(child);
+                }
                 Err(e) => {
                     eprintln!("cscx: could not start a document reader: {e}");
                     return;
@@ -204,11 +213,9 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// The server could not run a reader: its trouble, not the document's.
 fn unavailable(reason: String) -> DocumentError {
-    DocumentError::Malformed {
-        kind: "document".into(),
-        reason,
-    }
+    DocumentError::ReaderUnavailable(reason)
 }
 
 /// Sends the request, waits for the answer (at most `limits.timeout`) and explains a child that

@@ -127,6 +127,14 @@ impl From<CoreError> for ApiError {
                 tracing::error!(error = %m, "internal error");
                 ApiError::internal("internal error")
             }
+            CoreError::Document(d @ cscx_ai::document::DocumentError::ReaderUnavailable(_)) => {
+                tracing::error!(error = %d, "document reader unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "documents cannot be read right now; retry shortly",
+                )
+            }
             CoreError::Document(d) => {
                 let status = if d.is_size_limit() {
                     StatusCode::PAYLOAD_TOO_LARGE

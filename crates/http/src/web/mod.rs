@@ -205,6 +205,7 @@ pub(super) fn user_error_status(e: &cscx_core::CoreError) -> Option<StatusCode> 
     Some(match e {
         Forbidden(_) => StatusCode::FORBIDDEN,
         Conflict(_) => StatusCode::CONFLICT,
+        Document(cscx_ai::document::DocumentError::ReaderUnavailable(_)) => return None,
         Validation(_) | Document(_) => StatusCode::UNPROCESSABLE_ENTITY,
         NotFound(_) => StatusCode::NOT_FOUND,
         RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
