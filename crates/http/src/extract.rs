@@ -10,7 +10,7 @@ use serde_json::Value;
 use cscx_core::auth::{AuthVia, Principal};
 use cscx_domain::{Role, TokenScope};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 /// A JSON body. Malformed JSON (duplicate keys included) is a 400 naming the problem; a missing
 /// or wrong content type a 415; a NUL character in any string a 422 naming the field, on both
@@ -31,8 +31,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
         if !is_json {
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                Code::UnsupportedMediaType,
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
@@ -41,8 +40,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
+                        Code::PayloadTooLarge,
                         "the body is larger than this endpoint accepts",
                     )
                 } else {
@@ -51,8 +49,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             })?;
         let value = strict_json(&bytes).map_err(|e| {
             ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
+                Code::InvalidJson,
                 format!("the body is not valid JSON: {e}"),
             )
         })?;
@@ -154,12 +151,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Typed<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let Body(v) = Body::from_request(req, state).await?;
         serde_json::from_value(v).map(Typed).map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                e.to_string(),
-            )
-            .with_details(serde_json::json!({ "body": e.to_string() }))
+            ApiError::new(Code::ValidationFailed, e.to_string())
+                .with_details(serde_json::json!({ "body": e.to_string() }))
         })
     }
 }

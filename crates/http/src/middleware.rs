@@ -14,7 +14,7 @@ use cscx_core::auth::Principal;
 use cscx_store::product::{self, IdempotencyRecord};
 use cscx_store::Id;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "cscx_session";
@@ -95,8 +95,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             .check(&key, per_minute, std::time::Instant::now())
         {
             let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                Code::RateLimited,
                 format!("more than {per_minute} requests a minute; retry in {retry_after} s"),
             );
             e.retry_after = Some(retry_after);
@@ -130,8 +129,7 @@ fn route_body_limit(req: &Request, state: &AppState) -> usize {
 
 fn too_large(limit: usize) -> Response {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        Code::PayloadTooLarge,
         format!("the body is larger than this endpoint accepts ({limit} bytes)"),
     )
     .into_response()
@@ -274,8 +272,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(Some(existing)) => {
             if existing.request_hash != request_hash {
                 return ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
+                    Code::IdempotencyKeyReused,
                     "this Idempotency-Key was used for a different request",
                 )
                 .into_response();
@@ -294,8 +291,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                     resp
                 }
                 _ => ApiError::new(
-                    StatusCode::CONFLICT,
-                    "request_in_progress",
+                    Code::RequestInProgress,
                     "a request with this Idempotency-Key is still being processed",
                 )
                 .into_response(),

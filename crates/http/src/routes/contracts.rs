@@ -13,7 +13,7 @@ use cscx_store::model::{Contract, Entitlement};
 use serde_json::Value;
 
 use super::{created, id_cursor, id_page, limit, path_id, Page};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{Body, Caller, Params};
 use crate::state::AppState;
 
@@ -131,11 +131,7 @@ struct UploadForm {
 async fn read_upload(mut multipart: Multipart) -> ApiResult<contracts::Upload> {
     let too_large = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "document_too_large",
-                "the file is larger than 25 MB",
-            )
+            ApiError::new(Code::DocumentTooLarge, "the file is larger than 25 MB")
         } else {
             ApiError::bad_request(e.body_text())
         }

@@ -21,7 +21,7 @@ use cscx_store::model::{HealthScore, RiskSignal, UsageMetric};
 use cscx_store::{usage, Id};
 
 use super::{created, limit, path_id, Page};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{Caller, IngestCaller, Params, Typed};
 use crate::state::AppState;
 
@@ -59,8 +59,7 @@ async fn ingest_events(
 ) -> ApiResult<Response> {
     let too_large = || {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            Code::PayloadTooLarge,
             format!(
                 "a batch may hold at most {MAX_BATCH_EVENTS} events and {} MB",
                 MAX_BATCH_BYTES / 1024 / 1024
@@ -70,8 +69,7 @@ async fn ingest_events(
     let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES)
         .await
         .map_err(|_| too_large())?;
-    let events = ingest::parse_batch(&bytes)
-        .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", m))?;
+    let events = ingest::parse_batch(&bytes).map_err(|m| ApiError::new(Code::InvalidJson, m))?;
     if events.len() > MAX_BATCH_EVENTS {
         return Err(too_large());
     }
