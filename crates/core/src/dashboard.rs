@@ -45,24 +45,10 @@ pub struct Summary {
 }
 
 fn money_text(v: Option<String>) -> String {
-    let whole = v
+    let amount = v
         .and_then(|t| t.parse::<rust_decimal::Decimal>().ok())
-        .map(|d| d.round_dp(0).to_string())
-        .unwrap_or_else(|| "0".into());
-    group_thousands(&whole)
-}
-
-/// "1234567" → "1,234,567".
-pub fn group_thousands(digits: &str) -> String {
-    let (sign, digits) = digits.strip_prefix('-').map_or(("", digits), |d| ("-", d));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{sign}{out}")
+        .unwrap_or_default();
+    cscx_domain::money::whole(amount)
 }
 
 pub async fn summary(app: &App, role: Role) -> CoreResult<Summary> {

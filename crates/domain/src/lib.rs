@@ -4,6 +4,7 @@ pub mod clock;
 pub mod events;
 pub mod health;
 pub mod import;
+pub mod money;
 pub mod risk;
 pub mod role;
 pub mod stats;

@@ -11,14 +11,7 @@ fn s(v: &Value) -> String {
 }
 
 fn money(v: &Value) -> String {
-    let n: f64 = s(v).parse().unwrap_or(0.0);
-    if n >= 1_000_000.0 {
-        format!("${:.1}M", n / 1_000_000.0)
-    } else if n >= 1_000.0 {
-        format!("${:.0}k", n / 1_000.0)
-    } else {
-        format!("${n:.0}")
-    }
+    cscx_domain::money::compact(s(v).parse().unwrap_or_default())
 }
 
 fn health(v: &Value) -> String {

@@ -374,10 +374,7 @@ fn health_text(score: Option<i32>) -> String {
 
 fn money(m: &Option<cscx_store::Money>) -> String {
     match m {
-        Some(m) => format!(
-            "${}",
-            cscx_core::dashboard::group_thousands(&m.0.round_dp(0).to_string())
-        ),
+        Some(m) => format!("${}", cscx_domain::money::whole(m.0)),
         None => "—".into(),
     }
 }
