@@ -174,6 +174,19 @@ pub async fn session_for(app: &App, who: &Principal, id: Id) -> CoreResult<Agent
     Ok(s)
 }
 
+/// The longest message a person may send the assistant, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// A message must hold something and at most [`MAX_MESSAGE_CHARS`]; `field` names it in the
+/// error (`content` in sessions, `message` in the chat).
+pub fn check_message(field: &str, text: &str) -> CoreResult<()> {
+    let n = text.trim().chars().count();
+    if n == 0 || n > MAX_MESSAGE_CHARS {
+        return Err(CoreError::field(field, "must be 1 to 4,000 characters"));
+    }
+    Ok(())
+}
+
 /// A session the caller may post in: their own, and still active.
 pub async fn session_to_post_in(app: &App, who: &Principal, id: Id) -> CoreResult<AgentSession> {
     authz::use_assistant(who)?;
@@ -758,9 +771,7 @@ pub async fn send_message(
     sink: &Sink,
 ) -> CoreResult<TurnOutcome> {
     let text = text.trim();
-    if text.is_empty() || text.chars().count() > 4000 {
-        return Err(CoreError::field("content", "must be 1 to 4,000 characters"));
-    }
+    check_message("content", text)?;
     let session = session_to_post_in(app, who, session_id).await?;
     let stored = messages(app, session_id).await?;
     if let Some(cid) = &client_message_id {
@@ -907,9 +918,7 @@ pub async fn chat(
 ) -> CoreResult<TurnOutcome> {
     authz::use_assistant(who)?;
     let text = text.trim();
-    if text.is_empty() || text.chars().count() > 4000 {
-        return Err(CoreError::field("message", "must be 1 to 4,000 characters"));
-    }
+    check_message("message", text)?;
     let user_key = who.user_id.to_string();
     if let Some(cid) = &client_message_id {
         let mut c = app.db.conn().await?;

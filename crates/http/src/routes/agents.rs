@@ -132,9 +132,7 @@ async fn send_message(
     let session_id = path_id(&id)?;
     // Refuse what can be refused before the stream starts, with a proper status.
     agents::session_to_post_in(&s.app, &who, session_id).await?;
-    if body.content.trim().is_empty() || body.content.chars().count() > 4000 {
-        return Err(cscx_core::CoreError::field("content", "must be 1 to 4,000 characters").into());
-    }
+    agents::check_message("content", &body.content)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
     let app = s.app.clone();
     tokio::spawn(async move {
