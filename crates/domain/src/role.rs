@@ -30,10 +30,6 @@ impl Role {
         }
     }
 
-    pub fn can_read(self) -> bool {
-        true
-    }
-
     pub fn can_write_portfolio(self) -> bool {
         self >= Role::Csm
     }

@@ -25,26 +25,6 @@ macro_rules! run {
     };
 }
 
-/// Builds a statement with `QueryBuilder` for the connection's backend (`$build` runs with
-/// `$qb` bound to the builder) and executes it, discarding the row count.
-#[macro_export]
-macro_rules! execute_built {
-    ($c:expr, |$qb:ident| $build:block) => {
-        match $c {
-            $crate::DbConn::Sqlite(conn) => {
-                let mut $qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-                $build
-                $qb.build().execute(&mut *conn).await.map(|_| ())
-            }
-            $crate::DbConn::Postgres(conn) => {
-                let mut $qb = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
-                $build
-                $qb.build().execute(&mut *conn).await.map(|_| ())
-            }
-        }
-    };
-}
-
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

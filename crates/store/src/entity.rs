@@ -382,11 +382,3 @@ pub async fn list<E: Entity>(c: DbConn<'_>, after: Option<Id>, limit: u32) -> Re
         .fetch_all(&mut *conn)
         .await?))
 }
-
-/// Number of records in the table.
-pub async fn count<E: Entity>(c: DbConn<'_>) -> Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM {}", E::TABLE);
-    run!(c, |conn| Ok(sqlx::query_scalar::<_, i64>(&sql)
-        .fetch_one(&mut *conn)
-        .await?))
-}
