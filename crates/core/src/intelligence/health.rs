@@ -1,0 +1,250 @@
+//! Health scores: inputs gathered from the database, scored, kept with their history.
+
+use super::*;
+
+// ------------------------------------------------------------------------------------------
+// Health scores
+
+/// Gathers a customer's health facts using only data up to the end of `as_of`. With
+/// `point_in_time`, facts that are not historised (the lifecycle stage) are left out rather
+/// than read from today's record, so a past score cannot see the future.
+pub async fn gather_inputs(
+    app: &App,
+    customer: &Customer,
+    as_of: NaiveDate,
+    point_in_time: bool,
+) -> CoreResult<HealthInputs> {
+    let end = day_start(as_of + Duration::days(1));
+    let mut c = app.db.conn().await?;
+    let rows = usage::metrics(c.c(), customer.id, as_of - Duration::days(59), as_of).await?;
+    let (first, last) = usage::activity_span(c.c(), customer.id, as_of).await?;
+    let window: Vec<&UsageMetric> = rows
+        .iter()
+        .filter(|m| m.metric_date > as_of - Duration::days(30))
+        .collect();
+    let at = |d: NaiveDate| rows.iter().find(|m| m.metric_date == d);
+    let mut inputs = HealthInputs {
+        had_usage_ever: first.is_some(),
+        ..Default::default()
+    };
+    if first.is_some() {
+        let mau_now = at(as_of).and_then(|m| m.mau).unwrap_or(0);
+        inputs.mau = Some(mau_now as f64);
+        inputs.dau_avg_30d = Some(
+            window
+                .iter()
+                .map(|m| m.dau.unwrap_or(0) as f64)
+                .sum::<f64>()
+                / 30.0,
+        );
+        inputs.mau_30d_ago = at(as_of - Duration::days(30))
+            .and_then(|m| m.mau)
+            .map(|v| v as f64);
+        inputs.adoption_score = at(as_of).and_then(|m| m.adoption_score).map(|v| v as f64);
+        inputs.days_since_activity = last.map(|d| (as_of - d).num_days().max(0));
+        let active_weeks = (0..8)
+            .filter(|w| {
+                let hi = as_of - Duration::days(7 * w);
+                let lo = hi - Duration::days(6);
+                rows.iter().any(|m| {
+                    m.metric_date >= lo && m.metric_date <= hi && m.active_users.unwrap_or(0) > 0
+                })
+            })
+            .count();
+        inputs.active_weeks_of_last_8 = Some(active_weeks as i32);
+        inputs.tickets_30d = Some(window.iter().map(|m| m.support_tickets.unwrap_or(0)).sum());
+        inputs.high_priority_tickets_30d = Some(
+            window
+                .iter()
+                .map(|m| m.high_priority_tickets.unwrap_or(0))
+                .sum(),
+        );
+        inputs.mau_for_tickets = Some(mau_now.max(1) as f64);
+    }
+    let stakeholders: Vec<Stakeholder> =
+        entity::list_by(c.c(), "customer_id", customer.id, None, 1000).await?;
+    let present: Vec<&Stakeholder> = stakeholders.iter().filter(|s| s.created_at < end).collect();
+    inputs.stakeholders = present.len() as i32;
+    inputs.has_primary = present.iter().any(|s| s.is_primary);
+    inputs.has_executive = present.iter().any(|s| is_executive(s.role.as_deref()));
+    inputs.positive_stakeholders = present
+        .iter()
+        .filter(|s| s.sentiment.as_deref() == Some("positive"))
+        .count() as i32;
+    inputs.negative_stakeholders = present
+        .iter()
+        .filter(|s| s.sentiment.as_deref() == Some("negative"))
+        .count() as i32;
+    let signals: Vec<RiskSignal> = run!(c.c(), |conn| sqlx::query_as::<_, RiskSignal>(
+        "SELECT * FROM risk_signals WHERE customer_id = $1 AND detected_at < $2 AND (resolved_at IS NULL OR resolved_at >= $2)"
+    )
+    .bind(customer.id)
+    .bind(end)
+    .fetch_all(&mut *conn)
+    .await)
+    .map_err(cscx_store::Error::from)?;
+    inputs.open_signals = signals.into_iter().map(|s| s.severity).collect();
+    inputs.days_to_renewal = customer.renewal_date.map(|d| (d - as_of).num_days());
+    let contracts: Vec<Contract> =
+        entity::list_by(c.c(), "customer_id", customer.id, None, 1000).await?;
+    let started: Vec<&Contract> = contracts
+        .iter()
+        .filter(|k| k.start_date.is_none_or(|s| s <= as_of) && k.created_at < end)
+        .collect();
+    inputs.contract_status = if started.is_empty() {
+        None
+    } else if started.iter().any(|k| {
+        k.end_date.is_none_or(|e| e >= as_of) && k.status != "expired" && k.status != "terminated"
+    }) {
+        Some("active".into())
+    } else {
+        Some("expired".into())
+    };
+    inputs.stage = (!point_in_time).then(|| customer.stage.clone());
+    Ok(inputs)
+}
+
+pub(super) fn is_executive(role: Option<&str>) -> bool {
+    let Some(r) = role else { return false };
+    let r = r.to_lowercase();
+    [
+        "chief",
+        "ceo",
+        "cfo",
+        "cto",
+        "coo",
+        "cio",
+        "vp",
+        "vice president",
+        "head of",
+        "director",
+        "executive",
+        "founder",
+        "president",
+    ]
+    .iter()
+    .any(|k| r.contains(k))
+}
+
+/// Scores a customer as of the end of `as_of`.
+pub async fn score_as_of(
+    app: &App,
+    customer: &Customer,
+    as_of: NaiveDate,
+    point_in_time: bool,
+) -> CoreResult<HealthResult> {
+    let model = model_for(app, customer.segment.as_deref()).await?;
+    let inputs = gather_inputs(app, customer, as_of, point_in_time).await?;
+    let mut result = health_math::compute(&model, &inputs);
+    // A prospect has not bought yet: there is no customer health to speak of.
+    if !point_in_time && customer.stage == "prospect" {
+        result.score = None;
+        result.grade = None;
+        result.note = Some("prospects are not scored until they become customers".into());
+    }
+    Ok(result)
+}
+
+pub(super) async fn latest_history(
+    c: DbConn<'_>,
+    customer_id: Id,
+) -> CoreResult<Option<HealthScore>> {
+    Ok(run!(c, |conn| sqlx::query_as::<_, HealthScore>(
+        "SELECT * FROM health_score_history WHERE customer_id = $1 ORDER BY recorded_at DESC, id DESC LIMIT 1"
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *conn)
+    .await)
+    .map_err(cscx_store::Error::from)?)
+}
+
+/// Computes the current score, explains what changed since the last one, and records both the
+/// history row and `customers.health_score` in one transaction. An unchanged result is not
+/// recorded again. Returns the result (None if the customer is gone).
+pub async fn recompute_health(app: &App, customer_id: Id) -> CoreResult<Option<HealthResult>> {
+    let Some(customer) = ({
+        let mut c = app.db.conn().await?;
+        entity::get::<Customer>(c.c(), customer_id).await?
+    }) else {
+        return Ok(None);
+    };
+    let now = app.now();
+    let mut result = score_as_of(app, &customer, now.date(), false).await?;
+    let mut tx = app.db.begin().await?;
+    let previous = latest_history(tx.c(), customer_id).await?;
+    let previous_result: Option<HealthResult> = previous
+        .as_ref()
+        .and_then(|h| h.components.clone())
+        .and_then(|v| serde_json::from_value(v).ok());
+    if let Some(prev) = &previous_result {
+        result.changes = health_math::describe_changes(prev, &result);
+    }
+    let unchanged = previous_result.as_ref().is_some_and(|p| {
+        p.score == result.score && p.components == result.components && p.missing == result.missing
+    });
+    if !unchanged {
+        if let Some(score) = result.score {
+            let row = HealthScore {
+                id: Id::new(),
+                customer_id,
+                score,
+                components: Some(serde_json::to_value(&result).expect("serialisable")),
+                recorded_at: now,
+            };
+            entity::insert(tx.c(), &row).await?;
+        }
+        // With no data at all there is no score; a value set by hand or imported is kept.
+        if result.score.is_some() {
+            run!(tx.c(), |conn| sqlx::query(
+                "UPDATE customers SET health_score = $2, updated_at = $3 WHERE id = $1"
+            )
+            .bind(customer_id)
+            .bind(result.score)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))
+            .map_err(cscx_store::Error::from)?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(result))
+}
+
+/// Recorded health scores of a customer, newest first (keyset on recorded time and id).
+pub async fn health_history(
+    app: &App,
+    customer_id: Id,
+    before: Option<Id>,
+    limit: u32,
+) -> CoreResult<Vec<HealthScore>> {
+    let mut c = app.db.conn().await?;
+    Ok(run!(c.c(), |conn| sqlx::query_as::<_, HealthScore>(
+        "SELECT * FROM health_score_history WHERE customer_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+    )
+    .bind(customer_id)
+    .bind(before)
+    .bind(limit as i64)
+    .fetch_all(&mut *conn)
+    .await)
+    .map_err(cscx_store::Error::from)?)
+}
+
+/// The latest recorded health of a customer.
+pub async fn current_health(app: &App, customer_id: Id) -> CoreResult<Option<HealthScore>> {
+    let mut c = app.db.conn().await?;
+    latest_history(c.c(), customer_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executives_are_recognised_by_title() {
+        assert!(is_executive(Some("VP Customer Success")));
+        assert!(is_executive(Some("Chief Financial Officer")));
+        assert!(!is_executive(Some("IT Admin")));
+        assert!(!is_executive(None));
+    }
+}
