@@ -1,0 +1,294 @@
+//! The customer 360 and its stakeholder forms.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+pub(super) struct CustomerPage {
+    nav: &'static str,
+    user: String,
+    role: Role,
+    csrf: String,
+    c: Customer,
+    band: &'static str,
+    health: String,
+    trend: String,
+    arr: String,
+    renewal: String,
+    csm: String,
+    history_chart: String,
+    usage_chart: String,
+    components: Vec<(String, String, String)>,
+    changes: Vec<String>,
+    features: Vec<(String, i64)>,
+    signals: Vec<(String, String, String, String)>,
+    people: Vec<Stakeholder>,
+    contracts: Vec<(Id, String, String, String, String)>,
+    entitlements: Vec<(String, String, String, String)>,
+    activity: Vec<(String, String, String, String)>,
+    can_edit: bool,
+    sentiments: Vec<&'static str>,
+    stake_error: Option<String>,
+    stake_name: String,
+    stake_role: String,
+    stake_email: String,
+}
+
+pub(super) async fn customer(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<Id>() else {
+        return not_found("customer");
+    };
+    match customer_page(&s, v, id).await {
+        Ok(Some(page)) => render(&page),
+        Ok(None) => not_found("customer"),
+        Err(e) => failure(e),
+    }
+}
+
+pub(super) async fn customer_page(
+    s: &AppState,
+    v: Visitor,
+    id: Id,
+) -> Result<Option<CustomerPage>, cscx_core::CoreError> {
+    let app = &s.app;
+    let mut conn = app.db.conn().await?;
+    let Some(c) = entity::get::<Customer>(conn.c(), id).await? else {
+        return Ok(None);
+    };
+    let history = cscx_core::intelligence::health_history(app, id, None, 60).await?;
+    let latest = history
+        .first()
+        .and_then(|h| h.components.clone())
+        .unwrap_or(Value::Null);
+    let components = latest["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            (
+                x["key"].as_str().unwrap_or("").to_string(),
+                x["score"].to_string(),
+                x["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let changes = latest["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect();
+    let trend = match (history.first(), history.get(1)) {
+        (Some(a), Some(b)) if a.score > b.score => format!("up from {}", b.score),
+        (Some(a), Some(b)) if a.score < b.score => format!("down from {}", b.score),
+        (Some(_), Some(_)) => "unchanged".into(),
+        _ => String::new(),
+    };
+    let points: Vec<(i64, i32)> = history
+        .iter()
+        .rev()
+        .map(|h| (h.recorded_at.millis(), h.score))
+        .collect();
+    let today = app.clock.now().date_naive();
+    let usage =
+        cscx_store::usage::metrics(conn.c(), id, today - chrono::Duration::days(30), today).await?;
+    let features = cscx_core::agents::tools::top_features(usage.last(), 8);
+    let signals = cscx_core::intelligence::list_signals(
+        app,
+        &cscx_core::intelligence::SignalFilter {
+            customer_id: Some(id),
+            ..Default::default()
+        },
+        None,
+        20,
+    )
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.signal_type,
+            r.severity,
+            if r.resolved_at.is_some() {
+                "resolved".to_string()
+            } else {
+                "open".to_string()
+            },
+            r.description.or(r.resolution_notes).unwrap_or_default(),
+        )
+    })
+    .collect();
+    let people: Vec<Stakeholder> = entity::list_by(conn.c(), "customer_id", id, None, 200).await?;
+    let contracts: Vec<Contract> = entity::list_by(conn.c(), "customer_id", id, None, 50).await?;
+    let mut entitlements = Vec::new();
+    for k in contracts.iter().filter(|k| k.status == "active") {
+        let rows: Vec<cscx_store::model::Entitlement> =
+            entity::list_by(conn.c(), "contract_id", k.id, None, 200).await?;
+        entitlements.extend(rows.into_iter().map(|e| {
+            (
+                e.name,
+                e.quantity
+                    .map(|q| format!("{q}{}", e.unit.map(|u| format!(" {u}")).unwrap_or_default()))
+                    .unwrap_or_else(|| "—".into()),
+                money(&e.price),
+                e.category.unwrap_or_default(),
+            )
+        }));
+    }
+    let activity: Vec<AgentActivity> = cscx_core::agents::recent_activity(app, id, 10).await?;
+    let csm = match c.csm_id {
+        Some(u) => entity::get::<cscx_store::product::User>(conn.c(), u)
+            .await?
+            .map(|u| u.name.unwrap_or(u.email))
+            .unwrap_or_else(|| "—".into()),
+        None => "unassigned".into(),
+    };
+    Ok(Some(CustomerPage {
+        nav: "customers",
+        user: v.name(),
+        role: v.principal.role,
+        csrf: v.csrf,
+        band: band(c.health_score),
+        health: health_text(c.health_score),
+        trend,
+        arr: money(&c.arr),
+        renewal: c
+            .renewal_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "—".into()),
+        csm,
+        history_chart: charts::line(&points, "Health score over time", 0, 100),
+        usage_chart: charts::usage(&usage),
+        components,
+        changes,
+        features,
+        signals,
+        people,
+        contracts: contracts
+            .into_iter()
+            .map(|k| {
+                (
+                    k.id,
+                    k.file_name.unwrap_or_else(|| "—".into()),
+                    k.status,
+                    k.contract_term.unwrap_or_else(|| {
+                        format!(
+                            "{} to {}",
+                            k.start_date
+                                .map(|d| d.to_string())
+                                .unwrap_or_else(|| "?".into()),
+                            k.end_date
+                                .map(|d| d.to_string())
+                                .unwrap_or_else(|| "?".into())
+                        )
+                    }),
+                    money(&k.arr),
+                )
+            })
+            .collect(),
+        activity: activity
+            .into_iter()
+            .map(|a| {
+                (
+                    a.started_at.to_rfc3339(),
+                    a.agent_type.unwrap_or_default(),
+                    a.action_type,
+                    a.status,
+                )
+            })
+            .collect(),
+        entitlements,
+        can_edit: v.principal.role >= Role::Csm,
+        sentiments: cscx_domain::validate::SENTIMENTS.to_vec(),
+        stake_error: None,
+        stake_name: String::new(),
+        stake_role: String::new(),
+        stake_email: String::new(),
+        c,
+    }))
+}
+
+/// Adds a stakeholder from the customer 360; on error the page comes back with the message and
+/// what was typed.
+pub(super) async fn add_stakeholder(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let id = match writable_id(&v, &form, Role::Csm, &id, "customer") {
+        Ok(id) => id,
+        Err(refused) => return refused,
+    };
+    let get = |k: &str| {
+        form.get(k)
+            .map(|x| x.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut body = Map::new();
+    body.insert("name".into(), Value::String(get("name")));
+    for k in ["role", "email"] {
+        if !get(k).is_empty() {
+            body.insert(k.into(), Value::String(get(k)));
+        }
+    }
+    body.insert("is_primary".into(), Value::Bool(get("is_primary") == "1"));
+    match s
+        .app
+        .portfolio
+        .create_stakeholder(&v.principal, id, &Value::Object(body))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/customers/{id}#sh")).into_response(),
+        Err(e) => {
+            let (name, role, email) = (get("name"), get("role"), get("email"));
+            match customer_page(&s, v, id).await {
+                Ok(Some(mut page)) => {
+                    page.stake_error = Some(e.to_string());
+                    page.stake_name = name;
+                    page.stake_role = role;
+                    page.stake_email = email;
+                    let mut r = render(&page);
+                    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                    r
+                }
+                Ok(None) => not_found("customer"),
+                Err(e) => failure(e),
+            }
+        }
+    }
+}
+
+/// Sentiment and primary flag from the stakeholder table.
+pub(super) async fn edit_stakeholder(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let id = match writable_id(&v, &form, Role::Csm, &id, "stakeholder") {
+        Ok(id) => id,
+        Err(refused) => return refused,
+    };
+    let mut body = Map::new();
+    if let Some(sentiment) = form.get("sentiment") {
+        body.insert("sentiment".into(), Value::String(sentiment.clone()));
+    }
+    body.insert(
+        "is_primary".into(),
+        Value::Bool(form.get("is_primary").is_some_and(|x| x == "1")),
+    );
+    match s
+        .app
+        .portfolio
+        .update_stakeholder(&v.principal, id, &Value::Object(body))
+        .await
+    {
+        Ok(st) => Redirect::to(&format!("/customers/{}#sh", st.customer_id)).into_response(),
+        Err(cscx_core::CoreError::NotFound(_)) => not_found("stakeholder"),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+    }
+}

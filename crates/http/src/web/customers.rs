@@ -1,0 +1,211 @@
+//! The customer list: filters, sorting, paging.
+
+use super::*;
+
+pub(super) struct Row {
+    id: Id,
+    name: String,
+    stage: String,
+    band: &'static str,
+    health: String,
+    arr: String,
+    renewal: String,
+    segment: String,
+}
+
+pub(super) fn band(score: Option<i32>) -> &'static str {
+    cscx_core::agents::tools::grade(score)
+}
+
+pub(super) fn health_text(score: Option<i32>) -> String {
+    match score {
+        Some(s) => format!("{s} {}", band(Some(s))),
+        None => "not scored".into(),
+    }
+}
+
+pub(super) fn money(m: &Option<cscx_store::Money>) -> String {
+    match m {
+        Some(m) => format!("${}", cscx_domain::money::whole(m.0)),
+        None => "—".into(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+pub(super) struct CustomersPage {
+    nav: &'static str,
+    user: String,
+    role: Role,
+    csrf: String,
+    q: String,
+    stage: String,
+    band: String,
+    renewal_within: String,
+    sort: String,
+    mine: bool,
+    segment: String,
+    csm: String,
+    csms: Vec<(String, String)>,
+    /// Column headers; sortable ones link to the list sorted by them.
+    headers: Vec<(&'static str, Option<String>)>,
+    stages: Vec<&'static str>,
+    bands: Vec<&'static str>,
+    sorts: Vec<(&'static str, &'static str)>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    error: Option<String>,
+}
+
+pub(super) async fn customers(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| p.get(k).map(|x| x.trim().to_string()).unwrap_or_default();
+    let (q, stage, band_sel, within, sort_key) = (
+        get("q"),
+        get("stage"),
+        get("band"),
+        get("renewal_within"),
+        get("sort"),
+    );
+    let mine = p.get("mine").is_some_and(|m| m == "1");
+    let (segment, csm) = (get("segment"), get("csm"));
+    let mut error = None;
+    let mut f = CustomerFilter {
+        q: (!q.is_empty()).then(|| q.clone()),
+        stage: (!stage.is_empty()).then(|| stage.clone()),
+        csm_id: if mine {
+            Some(v.principal.user_id)
+        } else {
+            csm.parse().ok()
+        },
+        segment: (!segment.is_empty()).then(|| segment.clone()),
+        ..Default::default()
+    };
+    match band_sel.as_str() {
+        "green" => f.health_min = Some(75),
+        "yellow" => {
+            f.health_min = Some(50);
+            f.health_max = Some(74);
+        }
+        "red" => f.health_max = Some(49),
+        "unscored" => f.unscored = true,
+        _ => {}
+    }
+    let today = s.app.clock.now().date_naive();
+    if !within.is_empty() {
+        match within.parse::<i64>() {
+            Ok(d) if (1..=3650).contains(&d) => {
+                f.renewal_after = Some(today);
+                f.renewal_before = Some(today + chrono::Duration::days(d));
+            }
+            _ => error = Some("Renews within must be a number of days from 1 to 3650.".to_string()),
+        }
+    }
+    let sort = if sort_key.is_empty() {
+        Sort::default()
+    } else {
+        Sort::parse(&sort_key).unwrap_or_default()
+    };
+    let cursor = p.get("cursor").and_then(|c| decode_cursor(c));
+    let (rows, next) = match s
+        .app
+        .portfolio
+        .list_customers(&f, sort, cursor.as_ref(), 50)
+        .await
+    {
+        Ok(x) => x,
+        Err(e) => return failure(e),
+    };
+    // A cursor belongs to one sort and one set of filters: links that change either drop it.
+    let next = next.map(|c| customers_url(&p, &[("cursor", encode_cursor(&c))]));
+    let rows = rows
+        .into_iter()
+        .map(|c| Row {
+            id: c.id,
+            band: band(c.health_score),
+            health: health_text(c.health_score),
+            arr: money(&c.arr),
+            renewal: c
+                .renewal_date
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "—".into()),
+            segment: c.segment.clone().unwrap_or_else(|| "—".into()),
+            name: c.name,
+            stage: c.stage,
+        })
+        .collect();
+    let csms = match s.app.users.list(None, 500).await {
+        Ok(users) => users
+            .into_iter()
+            .filter(|u| !u.disabled && u.role != "viewer")
+            .map(|u| (u.id.to_string(), u.name.unwrap_or(u.email)))
+            .collect(),
+        Err(e) => return failure(e),
+    };
+    // Sorting by a column keeps the filters and starts from the first page.
+    let sort_link = |key: &str| {
+        Some(customers_url(
+            &p,
+            &[("sort", key.to_string()), ("cursor", String::new())],
+        ))
+    };
+    let headers = vec![
+        ("Name", sort_link("name")),
+        ("Stage", None),
+        ("Health", sort_link("health_score")),
+        ("ARR", sort_link("-arr")),
+        ("Renewal", sort_link("renewal_date")),
+        ("Segment", None),
+    ];
+    render(&CustomersPage {
+        nav: "customers",
+        segment,
+        csm,
+        csms,
+        headers,
+        user: v.name(),
+        role: v.principal.role,
+        csrf: v.csrf,
+        q,
+        stage,
+        band: band_sel,
+        renewal_within: within,
+        sort: sort_key,
+        mine,
+        stages: vec!["prospect", "onboarding", "active", "at_risk", "churned"],
+        bands: vec!["green", "yellow", "red", "unscored"],
+        sorts: vec![
+            ("name", "Name"),
+            ("health_score", "Health (lowest first)"),
+            ("-arr", "ARR (highest first)"),
+            ("renewal_date", "Renewal date"),
+            ("-updated_at", "Recently updated"),
+        ],
+        rows,
+        next,
+        error,
+    })
+}
+
+/// `/customers` with the current query, `set` applied (an empty value removes the parameter).
+pub(super) fn customers_url(current: &HashMap<String, String>, set: &[(&str, String)]) -> String {
+    let mut params: Vec<(String, String)> = current
+        .iter()
+        .filter(|(k, _)| !set.iter().any(|(s, _)| s == k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(
+            set.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_string(), v.clone())),
+        )
+        .collect();
+    params.sort();
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect();
+    format!("/customers?{}", query.join("&"))
+}
