@@ -74,7 +74,7 @@ async fn create_session(
 /// Your sessions, newest first (managers and admins see everyone's).
 #[utoipa::path(get, path = "/api/v1/agents/sessions", tag = "agents",
     params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Page<AgentSession>)))]
 async fn list_sessions(
     State(s): State<AppState>,
     c: Caller,
@@ -214,7 +214,7 @@ async fn chat(
 /// Your exchanges with the general assistant, newest first.
 #[utoipa::path(get, path = "/api/v1/chat", tag = "agents",
     params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Page<ChatMessage>)))]
 async fn chat_history(
     State(s): State<AppState>,
     c: Caller,
@@ -232,7 +232,7 @@ async fn chat_history(
     params(("status" = Option<String>, Query), ("action" = Option<String>, Query),
            ("customer_id" = Option<String>, Query), ("session_id" = Option<String>, Query),
            ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Approval>), (status = 400, body = ErrorBody)))]
 async fn list_approvals(
     State(s): State<AppState>,
     c: Caller,

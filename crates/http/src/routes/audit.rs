@@ -3,26 +3,18 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use cscx_store::events::{DomainEvent, EventFilter};
 
-use super::{id_cursor, id_page, limit};
+use super::{id_cursor, id_page, limit, Page};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Caller, Params};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_audit))
-}
-
-/// A page of audit events.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    pub data: Vec<DomainEvent>,
-    pub next_cursor: Option<String>,
 }
 
 /// Audit events, newest first (admins). Filters: `event_type` (e.g. `token.created`),
@@ -32,8 +24,12 @@ pub struct AuditPage {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
     params(("event_type" = Option<String>, Query), ("actor_user_id" = Option<String>, Query),
            ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody)))]
-async fn list_audit(State(s): State<AppState>, c: Caller, p: Params) -> ApiResult<Json<AuditPage>> {
+    responses((status = 200, body = Page<DomainEvent>), (status = 403, body = ErrorBody)))]
+async fn list_audit(
+    State(s): State<AppState>,
+    c: Caller,
+    p: Params,
+) -> ApiResult<Json<Page<DomainEvent>>> {
     p.only(&["event_type", "actor_user_id", "limit", "cursor"])?;
     let filter = EventFilter {
         event_type: p.str("event_type").map(str::to_owned),
@@ -42,9 +38,5 @@ async fn list_audit(State(s): State<AppState>, c: Caller, p: Params) -> ApiResul
     };
     let limit = limit(&p)?;
     let rows = cscx_core::audit::list(&s.app, &c.0, &filter, id_cursor(&p)?, limit + 1).await?;
-    let page = id_page(rows, limit, |e| e.id);
-    Ok(Json(AuditPage {
-        data: page.data,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(id_page(rows, limit, |e| e.id)))
 }

@@ -36,23 +36,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT))
 }
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ContractPage {
-    pub data: Vec<Contract>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct EntitlementPage {
-    pub data: Vec<Entitlement>,
-    pub next_cursor: Option<String>,
-}
-
 /// List contracts, optionally of one customer or in one status.
 #[utoipa::path(get, path = "/api/v1/contracts", tag = "contracts",
     params(("customer_id" = Option<String>, Query), ("status" = Option<String>, Query),
            ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = ContractPage), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Contract>), (status = 400, body = ErrorBody)))]
 async fn list_contracts(
     State(s): State<AppState>,
     _c: Caller,
@@ -303,7 +291,7 @@ async fn delete_contract(
 /// List a contract's entitlements.
 #[utoipa::path(get, path = "/api/v1/contracts/{id}/entitlements", tag = "entitlements",
     params(("id" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = EntitlementPage), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<Entitlement>), (status = 404, body = ErrorBody)))]
 async fn list_entitlements(
     State(s): State<AppState>,
     _c: Caller,

@@ -29,18 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
 }
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct CustomerPage {
-    pub data: Vec<Customer>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct StakeholderPage {
-    pub data: Vec<Stakeholder>,
-    pub next_cursor: Option<String>,
-}
-
 const LIST_PARAMS: &[&str] = &[
     "limit",
     "cursor",
@@ -78,7 +66,7 @@ pub(crate) fn encode_cursor(c: &Cursor) -> String {
         ("renewal_after" = Option<String>, Query, description = "YYYY-MM-DD, exclusive"),
         ("q" = Option<String>, Query, description = "Case-insensitive substring of the name"),
     ),
-    responses((status = 200, body = CustomerPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<Customer>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_customers(
     State(s): State<AppState>,
     _c: Caller,
@@ -202,7 +190,7 @@ async fn delete_customer(
 /// List a customer's stakeholders.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/stakeholders", tag = "stakeholders",
     params(("id" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = StakeholderPage), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<Stakeholder>), (status = 404, body = ErrorBody)))]
 async fn list_stakeholders(
     State(s): State<AppState>,
     _c: Caller,

@@ -151,16 +151,10 @@ async fn customer_health(
     }))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct HealthPage {
-    pub data: Vec<HealthScore>,
-    pub next_cursor: Option<String>,
-}
-
 /// A customer's recorded health scores, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/health/history", tag = "health",
     params(("id" = String, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = HealthPage), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<HealthScore>), (status = 404, body = ErrorBody)))]
 async fn customer_health_history(
     State(s): State<AppState>,
     _c: Caller,
@@ -302,12 +296,6 @@ async fn run_calibration(
     ))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SignalPage {
-    pub data: Vec<RiskSignal>,
-    pub next_cursor: Option<String>,
-}
-
 fn signal_filter(p: &Params) -> Result<SignalFilter, ApiError> {
     let severity = p.str("severity").map(str::to_owned);
     if let Some(sv) = &severity {
@@ -337,7 +325,7 @@ fn signal_filter(p: &Params) -> Result<SignalFilter, ApiError> {
 #[utoipa::path(get, path = "/api/v1/risk-signals", tag = "risk",
     params(("severity" = Option<String>, Query), ("signal_type" = Option<String>, Query), ("status" = Option<String>, Query, description = "open or resolved"),
            ("customer_id" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = SignalPage), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<RiskSignal>), (status = 400, body = ErrorBody)))]
 async fn list_signals(
     State(s): State<AppState>,
     _c: Caller,
@@ -366,7 +354,7 @@ async fn list_signals(
 /// A customer's risk signals, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/risk-signals", tag = "risk",
     params(("id" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = SignalPage), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<RiskSignal>), (status = 404, body = ErrorBody)))]
 async fn customer_signals(
     State(s): State<AppState>,
     _c: Caller,

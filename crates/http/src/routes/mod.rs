@@ -24,8 +24,9 @@ use crate::extract::Params;
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
 
-/// A page of results: `{"data": [...], "next_cursor": "…" | null}`.
-#[derive(Serialize)]
+/// A page of results: `{"data": [...], "next_cursor": "…" | null}`; `next_cursor` is null on
+/// the last page.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Page<T: Serialize> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,

@@ -44,12 +44,6 @@ pub struct Me {
     pub csrf_token: Option<String>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct UserPage {
-    pub data: Vec<UserView>,
-    pub next_cursor: Option<String>,
-}
-
 /// The caller.
 #[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 async fn me(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Me>> {
@@ -71,7 +65,7 @@ async fn me(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Me>> {
 /// List users (admin).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = UserPage), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<UserView>), (status = 403, body = ErrorBody)))]
 async fn list_users(
     State(s): State<AppState>,
     c: Caller,
@@ -179,12 +173,6 @@ impl From<ApiToken> for TokenView {
     }
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TokenPage {
-    pub data: Vec<TokenView>,
-    pub next_cursor: Option<String>,
-}
-
 /// `POST /api/v1/tokens` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -208,7 +196,7 @@ pub struct CreatedToken {
 
 /// List API tokens (admin).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
-    responses((status = 200, body = TokenPage), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<TokenView>), (status = 403, body = ErrorBody)))]
 async fn list_tokens(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Page<TokenView>>> {
     c.admin()?;
     let tokens = s.app.auth.list_tokens(None).await?;
