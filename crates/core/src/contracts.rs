@@ -395,7 +395,7 @@ async fn proposals(
         .collect();
 
     let existing: Vec<Stakeholder> = match &customer {
-        Some((cu, _)) => entity::list_by(c.re(), "customer_id", cu.id, None, 1000).await?,
+        Some((cu, _)) => cscx_store::stakeholders::of_customer(c.re(), cu.id).await?,
         None => Vec::new(),
     };
     let stakeholders: Vec<Value> = x
@@ -703,7 +703,7 @@ pub async fn confirm(
 
     let (mut created, mut updated_people) = (0, 0);
     let existing: Vec<Stakeholder> =
-        entity::list_by(tx.c(), "customer_id", customer.id, None, 1000).await?;
+        cscx_store::stakeholders::of_customer(tx.c(), customer.id).await?;
     for p in proposals["stakeholders"].as_array().into_iter().flatten() {
         let Some(name) = p["name"].as_str() else {
             continue;

@@ -223,7 +223,7 @@ pub async fn list_sessions(
 
 pub async fn messages(app: &App, session: Id) -> CoreResult<Vec<AgentMessage>> {
     let mut c = app.db.conn().await?;
-    Ok(entity::list_by(c.c(), "session_id", session, None, 1000).await?)
+    Ok(cscx_store::agent_messages::of_session(c.c(), session).await?)
 }
 
 pub async fn end_session(app: &App, who: &Principal, id: Id) -> CoreResult<AgentSession> {

@@ -89,9 +89,8 @@ pub async fn run_read(
             .await?;
             let mut c = app.db.conn().await?;
             let people: Vec<Stakeholder> =
-                entity::list_by(c.c(), "customer_id", cu.id, None, 200).await?;
-            let contracts: Vec<Contract> =
-                entity::list_by(c.c(), "customer_id", cu.id, None, 50).await?;
+                cscx_store::stakeholders::of_customer(c.c(), cu.id).await?;
+            let contracts: Vec<Contract> = cscx_store::contracts::of_customer(c.c(), cu.id).await?;
             let usage =
                 cscx_store::usage::metrics(c.c(), cu.id, today - Duration::days(3), today).await?;
             let primary = people.iter().find(|p| p.is_primary);
@@ -185,12 +184,11 @@ pub async fn run_read(
                 Err(e) => return Ok(Err(e)),
             };
             let mut c = app.db.conn().await?;
-            let contracts: Vec<Contract> =
-                entity::list_by(c.c(), "customer_id", cu.id, None, 50).await?;
+            let contracts: Vec<Contract> = cscx_store::contracts::of_customer(c.c(), cu.id).await?;
             let mut ents = Vec::new();
             for k in &contracts {
                 let e: Vec<Entitlement> =
-                    entity::list_by(c.c(), "contract_id", k.id, None, 200).await?;
+                    cscx_store::entitlements::of_contract(c.c(), k.id).await?;
                 ents.extend(e);
             }
             Ok(json!({
@@ -207,7 +205,7 @@ pub async fn run_read(
             };
             let mut c = app.db.conn().await?;
             let people: Vec<Stakeholder> =
-                entity::list_by(c.c(), "customer_id", cu.id, None, 200).await?;
+                cscx_store::stakeholders::of_customer(c.c(), cu.id).await?;
             Ok(json!({
                 "customer": customer_json(&cu),
                 "stakeholders": people.iter().map(|p| json!({"name": p.name, "role": p.role, "email": p.email,
@@ -253,7 +251,7 @@ pub async fn run_read(
             };
             let mut c = app.db.conn().await?;
             let mut meetings: Vec<Meeting> =
-                entity::list_by(c.c(), "customer_id", cu.id, None, 100).await?;
+                cscx_store::meetings::of_customer(c.c(), cu.id).await?;
             meetings.sort_by_key(|m| std::cmp::Reverse(m.scheduled_at));
             Ok(json!({
                 "customer": customer_json(&cu),
@@ -450,7 +448,7 @@ pub async fn prepare_action(
     let people: Vec<Stakeholder> = match &customer {
         Some(cu) => {
             let mut c = app.db.conn().await?;
-            entity::list_by(c.c(), "customer_id", cu.id, None, 200).await?
+            cscx_store::stakeholders::of_customer(c.c(), cu.id).await?
         }
         None => Vec::new(),
     };

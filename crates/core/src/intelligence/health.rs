@@ -61,8 +61,7 @@ pub async fn gather_inputs(
         );
         inputs.mau_for_tickets = Some(mau_now.max(1) as f64);
     }
-    let stakeholders: Vec<Stakeholder> =
-        entity::list_by(c.c(), "customer_id", customer.id, None, 1000).await?;
+    let stakeholders = cscx_store::stakeholders::of_customer(c.c(), customer.id).await?;
     let present: Vec<&Stakeholder> = stakeholders.iter().filter(|s| s.created_at < end).collect();
     inputs.stakeholders = present.len() as i32;
     inputs.has_primary = present.iter().any(|s| s.is_primary);
@@ -85,8 +84,7 @@ pub async fn gather_inputs(
     .map_err(cscx_store::Error::from)?;
     inputs.open_signals = signals.into_iter().map(|s| s.severity).collect();
     inputs.days_to_renewal = customer.renewal_date.map(|d| (d - as_of).num_days());
-    let contracts: Vec<Contract> =
-        entity::list_by(c.c(), "customer_id", customer.id, None, 1000).await?;
+    let contracts = cscx_store::contracts::of_customer(c.c(), customer.id).await?;
     let started: Vec<&Contract> = contracts
         .iter()
         .filter(|k| k.start_date.is_none_or(|s| s <= as_of) && k.created_at < end)

@@ -25,8 +25,7 @@ pub async fn sync_risk_signals(app: &App, customer_id: Id) -> CoreResult<bool> {
     .fetch_all(&mut *conn)
     .await)
     .map_err(cscx_store::Error::from)?;
-    let stakeholders: Vec<Stakeholder> =
-        entity::list_by(c.c(), "customer_id", customer_id, None, 1000).await?;
+    let stakeholders = cscx_store::stakeholders::of_customer(c.c(), customer_id).await?;
     let open: Vec<RiskSignal> = run!(c.c(), |conn| sqlx::query_as::<_, RiskSignal>(
         "SELECT * FROM risk_signals WHERE customer_id = $1 AND resolved_at IS NULL AND auto_detected = TRUE"
     )

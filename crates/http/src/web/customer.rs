@@ -121,12 +121,11 @@ pub(super) async fn customer_page(
         )
     })
     .collect();
-    let people: Vec<Stakeholder> = entity::list_by(conn.c(), "customer_id", id, None, 200).await?;
-    let contracts: Vec<Contract> = entity::list_by(conn.c(), "customer_id", id, None, 50).await?;
+    let people = cscx_store::stakeholders::of_customer(conn.c(), id).await?;
+    let contracts = cscx_store::contracts::of_customer(conn.c(), id).await?;
     let mut entitlements = Vec::new();
     for k in contracts.iter().filter(|k| k.status == "active") {
-        let rows: Vec<cscx_store::model::Entitlement> =
-            entity::list_by(conn.c(), "contract_id", k.id, None, 200).await?;
+        let rows = cscx_store::entitlements::of_contract(conn.c(), k.id).await?;
         entitlements.extend(rows.into_iter().map(|e| {
             (
                 e.name,

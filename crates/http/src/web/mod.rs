@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use cscx_core::auth::{AuthVia, Principal};
 use cscx_domain::Role;
 use cscx_store::customers::{CustomerFilter, Sort};
-use cscx_store::model::{AgentActivity, Contract, Customer, Stakeholder};
+use cscx_store::model::{AgentActivity, Customer, Stakeholder};
 use cscx_store::{entity, Id};
 
 use crate::routes::customers::{decode_cursor, encode_cursor};

@@ -954,3 +954,30 @@ async fn operations_endpoints_report_health_metrics_and_request_ids() {
     assert_eq!((s, error_code(&v)), (StatusCode::NOT_FOUND, "not_found"));
     t.finish().await;
 }
+
+/// Typed finders return every row: a customer with more stakeholders than the old silent cap
+/// (200) gets all of them on the 360 and in the assistant's tools.
+#[tokio::test]
+async fn finders_have_no_silent_caps() {
+    for t in each_backend().await {
+        let c = t.customer(json!({"name": "Crowded Corp"})).await;
+        let id: cscx_store::Id = c["id"].as_str().unwrap().parse().unwrap();
+        for i in 0..205 {
+            let (s, v) = t
+                .post(
+                    &format!("/api/v1/customers/{id}/stakeholders"),
+                    json!({"name": format!("Person {i:03}")}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+        let mut conn = t.app.db.conn().await.unwrap();
+        let people = cscx_store::stakeholders::of_customer(conn.c(), id)
+            .await
+            .unwrap();
+        assert_eq!(people.len(), 205);
+        assert_eq!(people[0].name, "Person 000", "in creation order");
+        drop(conn);
+        t.finish().await;
+    }
+}
