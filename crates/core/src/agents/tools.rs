@@ -114,14 +114,16 @@ pub async fn run_read(
                 return Ok(Ok(json!({ "customer": customer_json(&cu), "score": null,
                     "note": "no health score yet: there is no usage, engagement, risk or business data to score" })));
             };
-            let comp = latest.components.clone().unwrap_or(json!({}));
+            let result = intelligence::stored_result(latest);
+            let components: Vec<Value> = result.iter().flat_map(|r| &r.components).map(|c| json!({
+                "name": c.key, "score": c.score, "weight": c.effective_weight, "reason": c.reason,
+            })).collect();
             Ok(json!({
                 "customer": customer_json(&cu),
                 "score": latest.score, "grade": grade(Some(latest.score)), "recorded_at": latest.recorded_at,
-                "components": comp["components"].as_array().into_iter().flatten().map(|c| json!({
-                    "name": c["key"], "score": c["score"], "weight": c["effective_weight"], "reason": c["reason"],
-                })).collect::<Vec<_>>(),
-                "changes": comp["changes"], "note": comp["note"],
+                "components": components,
+                "changes": result.as_ref().map(|r| r.changes.clone()),
+                "note": result.as_ref().and_then(|r| r.note.clone()),
                 "history": history.iter().map(|h| json!({"score": h.score, "recorded_at": h.recorded_at})).collect::<Vec<_>>(),
             }))
         }

@@ -234,6 +234,20 @@ pub async fn current_health(app: &App, customer_id: Id) -> CoreResult<Option<Hea
     latest_history(c.c(), customer_id).await
 }
 
+/// The scored result kept with a history row (components, reasons, changes), read back as the
+/// type it was written from: a renamed field fails here, in one place and loudly, instead of
+/// blanking a page that looked the key up by name.
+pub fn stored_result(h: &HealthScore) -> Option<HealthResult> {
+    let value = h.components.as_ref()?;
+    match serde_json::from_value(value.clone()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(health_score = %h.id, error = %e, "a stored health result could not be read");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

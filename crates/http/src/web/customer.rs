@@ -62,26 +62,13 @@ pub(super) async fn customer_page(
     let history = cscx_core::intelligence::health_history(app, id, None, 60).await?;
     let latest = history
         .first()
-        .and_then(|h| h.components.clone())
-        .unwrap_or(Value::Null);
-    let components = latest["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|x| {
-            (
-                x["key"].as_str().unwrap_or("").to_string(),
-                x["score"].to_string(),
-                x["reason"].as_str().unwrap_or("").to_string(),
-            )
-        })
+        .and_then(cscx_core::intelligence::stored_result);
+    let components = latest
+        .iter()
+        .flat_map(|r| &r.components)
+        .map(|x| (x.key.clone(), x.score.to_string(), x.reason.clone()))
         .collect();
-    let changes = latest["changes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect();
+    let changes = latest.map(|r| r.changes).unwrap_or_default();
     let trend = match (history.first(), history.get(1)) {
         (Some(a), Some(b)) if a.score > b.score => format!("up from {}", b.score),
         (Some(a), Some(b)) if a.score < b.score => format!("down from {}", b.score),
