@@ -58,7 +58,7 @@ impl Actor {
 
 /// Appends `event` (in the caller's transaction).
 pub async fn record(
-    c: DbConn<'_>,
+    mut c: DbConn<'_>,
     event: &Event,
     actor: &Actor,
     customer_id: Option<Id>,
@@ -77,7 +77,6 @@ pub async fn record(
         occurred_at: now,
     };
     let subscribers = subscribers_of(&row);
-    let mut c = c;
     events::append(c.re(), &row).await?;
     if !subscribers.is_empty() {
         events::enqueue_delivery(c.re(), row.id, &subscribers, now).await?;
