@@ -118,7 +118,7 @@ fn validate_stakeholder(s: &Stakeholder) -> FieldErrors {
 /// `file_url` may link a document kept elsewhere (http or https), but a stored file's key is set
 /// by uploading it: otherwise any writer could point a contract at another contract's file and
 /// download it through this one.
-fn refuse_blob_links(body: &Value) -> CoreResult<()> {
+fn refuse_blob_links(body: &Map<String, Value>) -> CoreResult<()> {
     match body.get("file_url") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(u)) if validate::url(u).is_ok() => Ok(()),
@@ -180,7 +180,7 @@ pub(crate) async fn patch_contract_in(
     body: &Map<String, Value>,
     now: Timestamp,
 ) -> CoreResult<Contract> {
-    refuse_blob_links(&Value::Object(body.clone()))?;
+    refuse_blob_links(body)?;
     let contract: Contract = patch_in(
         c.re(),
         "contract",
@@ -488,7 +488,7 @@ impl Portfolio {
 
     pub async fn create_contract(&self, who: &Principal, body: &Value) -> CoreResult<Contract> {
         authz::write_portfolio(who)?;
-        refuse_blob_links(body)?;
+        refuse_blob_links(as_object(body)?)?;
         let now = self.now();
         let template = json!({
             "id": Id::new(), "customer_id": null, "file_url": null, "file_name": null,
@@ -526,23 +526,9 @@ impl Portfolio {
         body: &Value,
     ) -> CoreResult<Contract> {
         authz::write_portfolio(who)?;
-        refuse_blob_links(body)?;
         let mut tx = self.db.begin().await?;
-        let c = patch_in(
-            tx.c(),
-            "contract",
-            id,
-            as_object(body)?,
-            CONTRACT_FIELDS,
-            validate_contract,
-            self.now(),
-        )
-        .await?;
-        let event = Event::ContractChanged {
-            contract_id: c.id.0,
-            fields: as_object(body)?.keys().cloned().collect(),
-        };
-        record(tx.c(), &event, &Actor::of(who), c.customer_id, self.now()).await?;
+        let c =
+            patch_contract_in(tx.c(), &Actor::of(who), id, as_object(body)?, self.now()).await?;
         tx.commit().await?;
         Ok(c)
     }
