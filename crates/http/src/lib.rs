@@ -103,7 +103,9 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(Extension(docs))
-        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        // Bodies are bounded once, per route, by `middleware::limit_body`; the extractors'
+        // own default (2 MB for every route alike) would be a second, disagreeing limit.
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

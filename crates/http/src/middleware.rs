@@ -110,11 +110,15 @@ pub const UPLOAD_BODY_LIMIT: usize = 26 * 1024 * 1024;
 /// Sign-in forms and JSON are small.
 const LOGIN_BODY_LIMIT: usize = 16 * 1024;
 
-/// The largest body a route accepts, by its template: uploads and ingestion batches are large,
-/// sign-in is tiny, everything else gets the configured JSON limit.
+/// The largest body a route accepts, by its template: the one table of body limits. Contracts
+/// (uploads, and records whose text can be long) and ingestion batches are large, sign-in is
+/// tiny, everything else gets the configured JSON limit.
 pub fn body_limit_for(route: &str, default: usize) -> usize {
     match route {
-        "/api/v1/contracts" | "/contracts/upload" => UPLOAD_BODY_LIMIT,
+        "/contracts/upload" => UPLOAD_BODY_LIMIT,
+        r if r.starts_with("/api/v1/contracts") || r.starts_with("/api/v1/entitlements") => {
+            UPLOAD_BODY_LIMIT
+        }
         "/api/v1/usage/events" => cscx_core::ingest::MAX_BATCH_BYTES,
         "/login" | "/api/v1/auth/login" => LOGIN_BODY_LIMIT,
         _ => default,

@@ -1,6 +1,6 @@
 //! Contracts (metadata and parsed fields) and their entitlements.
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,8 +17,6 @@ use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{Body, Caller, Params};
 use crate::state::AppState;
 
-use crate::middleware::UPLOAD_BODY_LIMIT;
-
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_contracts, create_contract))
@@ -33,7 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
             update_entitlement,
             delete_entitlement
         ))
-        .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT))
 }
 
 /// List contracts, optionally of one customer or in one status.

@@ -66,12 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/approvals/{id}/approve", post(approve))
         .route("/approvals/{id}/reject", post(reject))
         .route("/contracts/upload", get(contracts::upload_page))
-        .route(
-            "/contracts/upload",
-            post(contracts::upload).layer(axum::extract::DefaultBodyLimit::max(
-                crate::middleware::UPLOAD_BODY_LIMIT,
-            )),
-        )
+        .route("/contracts/upload", post(contracts::upload))
         .route("/contracts/{id}", get(contracts::review))
         .route("/contracts/{id}/edit", post(contracts::edit))
         .route("/contracts/{id}/confirm", post(contracts::confirm))
