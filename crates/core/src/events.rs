@@ -76,7 +76,11 @@ pub async fn record(
         payload,
         occurred_at: now,
     };
-    let subscribers = subscribers_of(&row);
+    let subscribers: Vec<&str> = Subscriber::ALL
+        .iter()
+        .filter(|s| s.wants(&row))
+        .map(|s| s.name())
+        .collect();
     events::append(c.re(), &row).await?;
     if !subscribers.is_empty() {
         events::enqueue_delivery(c.re(), row.id, &subscribers, now).await?;
@@ -93,35 +97,35 @@ pub async fn record(
 /// The job that hands waiting events to their subscribers (one waits at a time).
 pub const DISPATCH_JOB: &str = "events.dispatch";
 
-/// Rescores the customer an event concerns (the health recompute job is keyed per customer,
-/// so a burst of changes costs one recompute).
-pub const HEALTH: &str = "health";
-
-const SUBSCRIBERS: &[&str] = &[HEALTH];
-
-fn subscribers_of(e: &DomainEvent) -> Vec<&'static str> {
-    SUBSCRIBERS
-        .iter()
-        .copied()
-        .filter(|s| match *s {
-            HEALTH => e.customer_id.is_some() && Event::affects_health(&e.event_type),
-            _ => false,
-        })
-        .collect()
+/// Who consumes events. Each has a stable name (its outbox rows carry it), the events it wants,
+/// and what it does with one, in the delivery's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscriber {
+    /// Rescores the customer an event concerns (the recompute job is keyed per customer, so
+    /// a burst of changes costs one recompute).
+    Health,
 }
 
-async fn handle(
-    c: DbConn<'_>,
-    subscriber: &str,
-    e: &DomainEvent,
-    now: Timestamp,
-) -> CoreResult<()> {
-    match subscriber {
-        HEALTH => match e.customer_id {
-            Some(id) => crate::intelligence::enqueue_health(c, id, now).await,
-            None => Ok(()),
-        },
-        _ => Ok(()),
+impl Subscriber {
+    pub const ALL: [Subscriber; 1] = [Subscriber::Health];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Subscriber::Health => "health",
+        }
+    }
+
+    fn wants(self, e: &DomainEvent) -> bool {
+        match self {
+            Subscriber::Health => e.customer_id.is_some() && Event::affects_health(&e.event_type),
+        }
+    }
+
+    async fn handle(self, c: DbConn<'_>, e: &DomainEvent, now: Timestamp) -> CoreResult<()> {
+        match (self, e.customer_id) {
+            (Subscriber::Health, Some(id)) => crate::intelligence::enqueue_health(c, id, now).await,
+            (Subscriber::Health, None) => Ok(()),
+        }
     }
 }
 
@@ -129,17 +133,17 @@ async fn handle(
 /// deliveries were made.
 pub async fn dispatch(app: &App) -> CoreResult<u64> {
     let mut delivered = 0;
-    for subscriber in SUBSCRIBERS {
+    for subscriber in Subscriber::ALL {
         loop {
             let now = app.now();
             let mut tx = app.db.begin().await?;
-            let batch = events::pending_for(tx.c(), subscriber, 200).await?;
+            let batch = events::pending_for(tx.c(), subscriber.name(), 200).await?;
             if batch.is_empty() {
                 break;
             }
             for e in &batch {
-                handle(tx.c(), subscriber, e, now).await?;
-                events::delivered(tx.c(), subscriber, e.id).await?;
+                subscriber.handle(tx.c(), e, now).await?;
+                events::delivered(tx.c(), subscriber.name(), e.id).await?;
             }
             tx.commit().await?;
             delivered += batch.len() as u64;
