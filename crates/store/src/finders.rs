@@ -3,55 +3,34 @@
 //! and meetings, a contract's entitlements, a session's messages), in creation order: no
 //! silent caps. Lists that can grow without bound page through `entity::list_by` instead.
 
-use crate::entity::{self, Entity};
-use crate::{DbConn, Id, Result};
+/// `finders! { module: fn_name(column) -> Record, … }` declares one finder per line.
+macro_rules! finders {
+    ($( $module:ident: $name:ident($column:literal) -> $record:ident ),* $(,)?) => {
+        $(
+            pub mod $module {
+                use crate::model::$record;
+                use crate::{entity, DbConn, Id, Result};
 
-/// Every `E` whose `column` is `id`.
-async fn all_of<E: Entity>(c: DbConn<'_>, column: &str, id: Id) -> Result<Vec<E>> {
-    entity::list_by(c, column, id, None, u32::MAX).await
+                #[doc = concat!("Every ", stringify!($record), " whose `", $column, "` is `id`, oldest first.")]
+                pub async fn $name(c: DbConn<'_>, id: Id) -> Result<Vec<$record>> {
+                    entity::list_by(c, $column, id, None, u32::MAX).await
+                }
+
+                /// `list_by` checks the column only when called; this checks it in the tests.
+                #[test]
+                fn the_column_exists() {
+                    use crate::entity::Entity;
+                    assert!($record::COLUMNS.contains(&$column));
+                }
+            }
+        )*
+    };
 }
 
-pub mod stakeholders {
-    use super::*;
-    use crate::model::Stakeholder;
-
-    pub async fn of_customer(c: DbConn<'_>, customer_id: Id) -> Result<Vec<Stakeholder>> {
-        all_of(c, "customer_id", customer_id).await
-    }
-}
-
-pub mod contracts {
-    use super::*;
-    use crate::model::Contract;
-
-    pub async fn of_customer(c: DbConn<'_>, customer_id: Id) -> Result<Vec<Contract>> {
-        all_of(c, "customer_id", customer_id).await
-    }
-}
-
-pub mod entitlements {
-    use super::*;
-    use crate::model::Entitlement;
-
-    pub async fn of_contract(c: DbConn<'_>, contract_id: Id) -> Result<Vec<Entitlement>> {
-        all_of(c, "contract_id", contract_id).await
-    }
-}
-
-pub mod meetings {
-    use super::*;
-    use crate::model::Meeting;
-
-    pub async fn of_customer(c: DbConn<'_>, customer_id: Id) -> Result<Vec<Meeting>> {
-        all_of(c, "customer_id", customer_id).await
-    }
-}
-
-pub mod agent_messages {
-    use super::*;
-    use crate::model::AgentMessage;
-
-    pub async fn of_session(c: DbConn<'_>, session_id: Id) -> Result<Vec<AgentMessage>> {
-        all_of(c, "session_id", session_id).await
-    }
+finders! {
+    stakeholders: of_customer("customer_id") -> Stakeholder,
+    contracts: of_customer("customer_id") -> Contract,
+    entitlements: of_contract("contract_id") -> Entitlement,
+    meetings: of_customer("customer_id") -> Meeting,
+    agent_messages: of_session("session_id") -> AgentMessage,
 }
