@@ -958,9 +958,11 @@ async fn backup_under_write_load_restores_consistently() {
         .await
         .unwrap();
     let id = customer["id"].as_str().unwrap().to_string();
-    let file = one_page_pdf(0, b"");
-    let (status, _) = upload(&http, &server.base, &token, "msa.pdf", file).await;
-    assert!(status == 201 || status == 422, "{status}");
+    // A stored file, so the backup has a blob to carry.
+    let file = b"# Master Services Agreement\n\nBetween Backup Corp and Northwind. The term is one year from 1 March 2026.\n".to_vec();
+    let (status, contract) = upload(&http, &server.base, &token, "msa.md", file.clone()).await;
+    assert_eq!(status, 201, "{contract}");
+    let contract_id = contract["id"].as_str().unwrap().to_string();
 
     // Writers: batches of 200 events until told to stop; each acknowledged batch is counted.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -1059,5 +1061,20 @@ async fn backup_under_write_load_restores_consistently() {
     )
     .await;
     assert_eq!(r["name"], "Backup Corp");
+    let restored_file = http
+        .get(format!(
+            "{}/api/v1/contracts/{contract_id}/file",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored_file.status(), 200);
+    assert_eq!(
+        restored_file.bytes().await.unwrap().as_ref(),
+        file.as_slice(),
+        "the stored file came back"
+    );
     assert!(server.stop().success());
 }
