@@ -582,22 +582,7 @@ async fn viewers_cannot_run_the_agent_and_sessions_are_private() {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let login = client
-            .post(format!("{}/login", t.base))
-            .form(&[
-                ("email", "viewer@test.example"),
-                ("password", "a long enough password"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let cookie = login.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
+        let cookie = t.session_cookie("viewer@test.example").await;
         let home = client
             .get(format!("{}/", t.base))
             .header("cookie", &cookie)

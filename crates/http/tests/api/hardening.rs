@@ -536,21 +536,7 @@ async fn the_audit_record_keeps_security_actions_append_only() {
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         // The admin page lists the same record.
-        let login = t
-            .client
-            .post(format!("{}/api/v1/auth/login", t.base))
-            .json(&json!({"email": "admin@test.example", "password": "a long enough password"}))
-            .send()
-            .await
-            .unwrap();
-        let cookie = login
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("cscx_session="))
-            .map(|v| v.split(';').next().unwrap().to_string())
-            .unwrap();
+        let cookie = t.session_cookie("admin@test.example").await;
         let page = t
             .client
             .get(format!("{}/admin/audit?event_type=user.created", t.base))

@@ -167,6 +167,27 @@ impl TestApp {
         v
     }
 
+    /// Signs `email` in (password "a long enough password") and returns its session cookie as
+    /// a `Cookie` header value.
+    pub async fn session_cookie(&self, email: &str) -> String {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"email": email, "password": "a long enough password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "signing in {email}");
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("cscx_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_string()
+    }
+
     pub async fn finish(self) {
         self.server.abort();
         self.db.finish().await;
