@@ -6,7 +6,7 @@ use cscx_domain::events::Event;
 use cscx_store::events::{self, DomainEvent};
 use cscx_store::{DbConn, Id, Timestamp};
 
-use crate::auth::{AuthVia, Principal};
+use crate::auth::Principal;
 use cscx_jobs::queue::NewJob;
 
 use crate::error::CoreResult;
@@ -24,10 +24,7 @@ impl Actor {
     pub fn of(p: &Principal) -> Actor {
         Actor {
             user_id: Some(p.user_id),
-            label: match &p.via {
-                AuthVia::Token { token_id } => format!("token:{token_id}"),
-                AuthVia::Session { .. } => format!("user:{}", p.user_id),
-            },
+            label: p.scope_key(),
         }
     }
 
