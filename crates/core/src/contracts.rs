@@ -23,7 +23,7 @@ use cscx_ai::contract::{self as extractor, ContractExtraction, ExtractOptions};
 use cscx_ai::document::{self, Limits};
 use cscx_jobs::queue::{enqueue_in, NewJob};
 use cscx_store::model::{Contract, Customer, Entitlement, Stakeholder};
-use cscx_store::{entity, run, DbConn, Id, Money, Timestamp};
+use cscx_store::{entity, DbConn, Id, Money, Timestamp};
 
 use crate::error::{CoreError, CoreResult};
 use crate::events::{record, Actor};
@@ -439,16 +439,8 @@ async fn match_customer(c: DbConn<'_>, name: &str) -> CoreResult<Option<Customer
     let Some(first) = wanted.split_whitespace().next() else {
         return Ok(None);
     };
-    let pattern = format!("%{}%", first.replace(['%', '_'], ""));
-    let candidates = run!(c, |conn| {
-        sqlx::query_as::<_, Customer>(
-            "SELECT * FROM customers WHERE lower(name) LIKE $1 ORDER BY id LIMIT 200",
-        )
-        .bind(&pattern)
-        .fetch_all(&mut *conn)
-        .await
-    })
-    .map_err(cscx_store::Error::from)?;
+    // Every customer the first word finds: no cap, so a common word cannot hide the match.
+    let candidates = cscx_store::customers::name_contains(c, first).await?;
     Ok(candidates
         .into_iter()
         .find(|cu| extractor::parties_normalise(&cu.name) == wanted))
@@ -806,18 +798,7 @@ pub async fn refresh_statuses(app: &App) -> CoreResult<u64> {
     let today = app.clock.now().date_naive();
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    let customers: Vec<Option<Id>> = run!(tx.c(), |conn| {
-        sqlx::query_scalar(
-            "UPDATE contracts SET status = 'expired', updated_at = $1
-             WHERE status = 'active' AND end_date IS NOT NULL AND end_date < $2
-             RETURNING customer_id",
-        )
-        .bind(now)
-        .bind(today)
-        .fetch_all(&mut *conn)
-        .await
-    })
-    .map_err(cscx_store::Error::from)?;
+    let customers = cscx_store::contracts::expire_ended(tx.c(), today, now).await?;
     let n = customers.len() as u64;
     let mut ids: Vec<Id> = customers.into_iter().flatten().collect();
     ids.sort();
@@ -834,14 +815,7 @@ pub async fn refresh_statuses(app: &App) -> CoreResult<u64> {
 /// that field corrected.
 pub async fn review_accuracy(app: &App) -> CoreResult<Value> {
     let mut c = app.db.conn().await?;
-    let rows: Vec<Option<Value>> = run!(c.c(), |conn| {
-        sqlx::query_scalar(
-            "SELECT parsed_data FROM contracts WHERE status IN ('active', 'expired', 'terminated') AND parsed_data IS NOT NULL",
-        )
-        .fetch_all(&mut *conn)
-        .await
-    })
-    .map_err(cscx_store::Error::from)?;
+    let rows = cscx_store::contracts::confirmed_parsed_data(c.c()).await?;
     let mut reviewed = 0usize;
     let mut corrected: std::collections::BTreeMap<String, usize> = Default::default();
     for parsed in rows.into_iter().flatten() {

@@ -6,7 +6,7 @@ use chrono::Duration;
 use serde::Serialize;
 
 use cscx_domain::Role;
-use cscx_store::{run, Id};
+use cscx_store::Id;
 
 use crate::error::CoreResult;
 use crate::App;
@@ -53,32 +53,13 @@ fn money_text(v: Option<String>) -> String {
 
 pub async fn summary(app: &App, role: Role) -> CoreResult<Summary> {
     let mut c = app.db.conn().await?;
-    let (customers, total, at_risk, green, yellow, red, unscored): (i64, Option<String>, Option<String>, i64, i64, i64, i64) =
-        run!(c.c(), |conn| sqlx::query_as(
-            "SELECT COUNT(*),
-                    CAST(SUM(CASE WHEN stage NOT IN ('churned', 'prospect') THEN CAST(arr AS NUMERIC) END) AS TEXT),
-                    CAST(SUM(CASE WHEN stage NOT IN ('churned', 'prospect') AND (health_score < 50 OR stage = 'at_risk') THEN CAST(arr AS NUMERIC) END) AS TEXT),
-                    COUNT(CASE WHEN health_score >= 75 THEN 1 END),
-                    COUNT(CASE WHEN health_score >= 50 AND health_score < 75 THEN 1 END),
-                    COUNT(CASE WHEN health_score < 50 THEN 1 END),
-                    COUNT(CASE WHEN health_score IS NULL THEN 1 END)
-             FROM customers"
-        )
-        .fetch_one(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+    let t = cscx_store::dashboard::totals(c.c()).await?;
     let today = app.clock.now().date_naive();
     let mut renewals = Vec::new();
     for days in [30i64, 60, 90] {
-        let (count, arr, red): (i64, Option<String>, i64) = run!(c.c(), |conn| sqlx::query_as(
-            "SELECT COUNT(*), CAST(SUM(CAST(arr AS NUMERIC)) AS TEXT), COUNT(CASE WHEN health_score < 50 THEN 1 END)
-             FROM customers WHERE renewal_date >= $1 AND renewal_date <= $2 AND stage <> 'churned'"
-        )
-        .bind(today)
-        .bind(today + Duration::days(days))
-        .fetch_one(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+        let (count, arr, red) =
+            cscx_store::dashboard::renewals_between(c.c(), today, today + Duration::days(days))
+                .await?;
         renewals.push(RenewalWindow {
             days,
             count,
@@ -97,24 +78,15 @@ pub async fn summary(app: &App, role: Role) -> CoreResult<Summary> {
         .filter(|r| **r <= role)
         .map(|r| r.to_string())
         .collect();
-    let pending: i64 = run!(c.c(), |conn| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND required_role IN ($1, $2, $3, $4)"
-    )
-    .bind(roles.first())
-    .bind(roles.get(1))
-    .bind(roles.get(2))
-    .bind(roles.get(3))
-    .fetch_one(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?;
+    let pending = cscx_store::dashboard::pending_approvals_for(c.c(), &roles).await?;
     Ok(Summary {
-        customers,
-        total_arr: money_text(total),
-        arr_at_risk: money_text(at_risk),
-        green,
-        yellow,
-        red,
-        unscored,
+        customers: t.customers,
+        total_arr: money_text(t.total_arr),
+        arr_at_risk: money_text(t.arr_at_risk),
+        green: t.green,
+        yellow: t.yellow,
+        red: t.red,
+        unscored: t.unscored,
         renewals,
         signals: signals
             .into_iter()

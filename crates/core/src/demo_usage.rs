@@ -8,7 +8,6 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 use serde_json::{json, Value};
 
 use cscx_store::model::Customer;
-use cscx_store::run;
 
 use crate::demo::{stream, SplitMix64};
 use crate::error::CoreResult;
@@ -123,12 +122,7 @@ pub async fn seed_usage(app: &App, seed: u64, days: u32) -> CoreResult<usize> {
     let today = app.now().date();
     let demo: Vec<Customer> = {
         let mut c = app.db.conn().await?;
-        run!(c.c(), |conn| sqlx::query_as::<_, Customer>(
-            "SELECT * FROM customers WHERE metadata->>'demo' IS NOT NULL ORDER BY id"
-        )
-        .fetch_all(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?
+        cscx_store::customers::demo(c.c()).await?
     };
     let mut accepted = 0;
     for (n, customer) in demo.iter().enumerate() {

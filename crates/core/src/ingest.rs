@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use cscx_jobs::queue::NewJob;
 use cscx_store::model::UsageEvent;
-use cscx_store::{customers, run, usage, Id, Timestamp};
+use cscx_store::{customers, usage, Id, Timestamp};
 
 use crate::error::CoreResult;
 use crate::App;
@@ -208,23 +208,8 @@ async fn resolve(
     keys.sort();
     keys.dedup();
     let mut c = app.db.conn().await?;
-    for chunk in ids.chunks(500) {
-        let placeholders = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("SELECT id FROM customers WHERE id IN ({placeholders})");
-        let existing: Vec<Id> = run!(c.c(), |conn| {
-            let mut q = sqlx::query_scalar::<_, Id>(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.fetch_all(&mut *conn).await
-        })
-        .map_err(cscx_store::Error::from)?;
-        for id in existing {
-            found.insert(CustomerRef::Id(id), id);
-        }
+    for id in customers::existing_ids(c.c(), &ids).await? {
+        found.insert(CustomerRef::Id(id), id);
     }
     for key in keys {
         if let Some(customer) = customers::find_by_external_key(c.c(), &key).await? {

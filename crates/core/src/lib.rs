@@ -1,6 +1,7 @@
 //! CSCX use-cases. The HTTP layer and the CLI call these; they hold the rules that involve the
 //! database (pure rules live in `cscx-domain`).
 
+pub mod actions;
 pub mod agents;
 pub mod approvals;
 pub mod audit;

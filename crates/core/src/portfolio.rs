@@ -9,7 +9,7 @@ use cscx_domain::events::Event;
 use cscx_domain::{validate, Clock, FieldErrors};
 use cscx_store::customers::{self, Cursor, CustomerFilter, Sort};
 use cscx_store::model::{Contract, Customer, Entitlement, Stakeholder};
-use cscx_store::{entity, run, Db, DbConn, Entity, Id, Timestamp};
+use cscx_store::{entity, Db, DbConn, Entity, Id, Timestamp};
 
 use crate::auth::Principal;
 use crate::authz;
@@ -366,15 +366,7 @@ impl Portfolio {
     /// Only one primary contact per customer: marking one primary clears the others.
     async fn keep_one_primary(c: DbConn<'_>, s: &Stakeholder) -> CoreResult<()> {
         if s.is_primary {
-            run!(c, |conn| sqlx::query(
-                "UPDATE stakeholders SET is_primary = FALSE WHERE customer_id = $1 AND id <> $2 AND is_primary = TRUE"
-            )
-            .bind(s.customer_id)
-            .bind(s.id)
-            .execute(&mut *conn)
-            .await
-            .map(|_| ()))
-            .map_err(cscx_store::Error::from)?;
+            cscx_store::customers::clear_other_primaries(c, s.customer_id, s.id).await?;
         }
         Ok(())
     }
@@ -547,17 +539,7 @@ impl Portfolio {
         limit: u32,
     ) -> CoreResult<Vec<Contract>> {
         let mut c = self.db.conn().await?;
-        let rows = run!(c.c(), |conn| sqlx::query_as::<_, Contract>(
-            "SELECT * FROM contracts WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2)
-             AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
-        )
-        .bind(customer_id)
-        .bind(status)
-        .bind(after)
-        .bind(limit as i64)
-        .fetch_all(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+        let rows = cscx_store::contracts::page(c.c(), customer_id, status, after, limit).await?;
         Ok(rows)
     }
 

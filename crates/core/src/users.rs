@@ -8,7 +8,7 @@ use serde_json::Value;
 use cscx_domain::events::{Change, Event};
 use cscx_domain::{validate, Clock, FieldErrors, Role};
 use cscx_store::product::User;
-use cscx_store::{entity, run, Db, Id, Timestamp};
+use cscx_store::{entity, Db, Id, Timestamp};
 
 use crate::audit::{self, Actor};
 use crate::auth::{check_password_strength, hash_password, Auth};
@@ -56,12 +56,7 @@ pub struct NewUser {
 
 /// Active admins, counted inside the changing transaction so the last one cannot disappear.
 async fn active_admins(c: cscx_store::DbConn<'_>) -> CoreResult<i64> {
-    Ok(run!(c, |conn| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE"
-    )
-    .fetch_one(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?)
+    Ok(cscx_store::product::active_admins(c).await?)
 }
 
 /// What an update changed, for the audit record; a password shows as changed, never its value.

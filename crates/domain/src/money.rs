@@ -33,6 +33,17 @@ pub fn compact(amount: Decimal) -> String {
     }
 }
 
+/// An amount from a JSON number's own text ("250000", "2.5e5"), exactly; None if it is not
+/// a number or does not fit.
+pub fn parse_number(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    if t.contains(['e', 'E']) {
+        Decimal::from_scientific(t).ok()
+    } else {
+        Decimal::from_str_exact(t).ok()
+    }
+}
+
 fn round(d: Decimal, dp: u32) -> Decimal {
     let mut r = d.round_dp_with_strategy(dp, RoundingStrategy::MidpointNearestEven);
     r.rescale(dp);
@@ -57,5 +68,13 @@ mod tests {
         assert_eq!(compact(d("950.4")), "$950");
         // A float would print 0.30000000000000004 somewhere on the way; decimals do not.
         assert_eq!(compact(d("0.1") + d("0.2")), "$0");
+    }
+
+    #[test]
+    fn json_numbers_parse_exactly() {
+        assert_eq!(parse_number("250000"), Some(d("250000")));
+        assert_eq!(parse_number("2.5e5"), Some(d("250000")));
+        assert_eq!(parse_number("0.1"), Some(d("0.1")));
+        assert_eq!(parse_number("\"lots\""), None);
     }
 }

@@ -386,3 +386,131 @@ pub async fn all_ids(c: DbConn<'_>) -> Result<Vec<Id>> {
     .fetch_all(&mut *conn)
     .await?))
 }
+
+/// Which of `ids` exist (at most 500 a query: both engines bound the number of parameters).
+pub async fn existing_ids(mut c: DbConn<'_>, ids: &[Id]) -> Result<Vec<Id>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let placeholders = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT id FROM customers WHERE id IN ({placeholders})");
+        let rows: Vec<Id> = crate::run!(c.re(), |conn| {
+            let mut q = sqlx::query_scalar::<_, Id>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *conn).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Customers whose lower-cased name contains `fragment` (LIKE wildcards in it are removed), in
+/// id order; all of them, however many.
+pub async fn name_contains(c: DbConn<'_>, fragment: &str) -> Result<Vec<Customer>> {
+    let pattern = format!("%{}%", fragment.to_lowercase().replace(['%', '_'], ""));
+    Ok(crate::run!(c, |conn| sqlx::query_as::<_, Customer>(
+        "SELECT * FROM customers WHERE lower(name) LIKE $1 ORDER BY id LIMIT 200"
+    )
+    .bind(&pattern)
+    .fetch_all(&mut *conn)
+    .await)?)
+}
+
+/// The demo data's customers (marked in `metadata.demo`), in id order.
+pub async fn demo(c: DbConn<'_>) -> Result<Vec<Customer>> {
+    Ok(crate::run!(c, |conn| sqlx::query_as::<_, Customer>(
+        "SELECT * FROM customers WHERE metadata->>'demo' IS NOT NULL ORDER BY id"
+    )
+    .fetch_all(&mut *conn)
+    .await)?)
+}
+
+/// Only one primary contact per customer: clears the flag on the customer's other contacts.
+pub async fn clear_other_primaries(c: DbConn<'_>, customer_id: Id, keep: Id) -> Result<()> {
+    crate::run!(c, |conn| {
+        sqlx::query(
+        "UPDATE stakeholders SET is_primary = FALSE WHERE customer_id = $1 AND id <> $2 AND is_primary = TRUE"
+    )
+    .bind(customer_id)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// The assistant's portfolio question: customers matching every given filter.
+#[derive(Debug, Clone, Default)]
+pub struct PortfolioQuery {
+    pub stage: Option<String>,
+    pub segment: Option<String>,
+    pub max_health: Option<i32>,
+    pub min_health: Option<i32>,
+    pub min_arr: Option<Money>,
+    pub renewal_from: Option<NaiveDate>,
+    pub renewal_to: Option<NaiveDate>,
+    pub csm_id: Option<Id>,
+}
+
+/// What [`portfolio`] answers: how many match, their ARR (exact decimal text), and the first
+/// `limit` (soonest renewal first when a renewal window is asked, else least healthy).
+pub struct PortfolioAnswer {
+    pub count: i64,
+    pub total_arr: Option<String>,
+    pub first: Vec<Customer>,
+}
+
+/// Two indexed queries: the count and sum, then the first rows (never the whole portfolio).
+pub async fn portfolio(
+    mut c: DbConn<'_>,
+    q: &PortfolioQuery,
+    limit: u32,
+) -> Result<PortfolioAnswer> {
+    const WHERE: &str = "($1 IS NULL OR stage = $1) AND ($2 IS NULL OR lower(segment) = lower($2))
+        AND ($3 IS NULL OR health_score <= $3) AND ($4 IS NULL OR health_score >= $4)
+        AND ($5 IS NULL OR CAST(arr AS NUMERIC) >= $5) AND ($6 IS NULL OR renewal_date >= $6)
+        AND ($7 IS NULL OR renewal_date <= $7) AND ($8 IS NULL OR csm_id = $8)";
+    // The same eight parameters, in WHERE's order, for both queries.
+    macro_rules! bind_filters {
+        ($query:expr) => {
+            $query
+                .bind(&q.stage)
+                .bind(&q.segment)
+                .bind(q.max_health)
+                .bind(q.min_health)
+                .bind(q.min_arr)
+                .bind(q.renewal_from)
+                .bind(q.renewal_to)
+                .bind(q.csm_id)
+        };
+    }
+    let (count, total_arr): (i64, Option<String>) = crate::run!(c.re(), |conn| {
+        bind_filters!(sqlx::query_as(&format!(
+            "SELECT COUNT(*), CAST(SUM(CAST(arr AS NUMERIC)) AS TEXT) FROM customers WHERE {WHERE}"
+        )))
+        .fetch_one(&mut *conn)
+        .await
+    })?;
+    let order = if q.renewal_to.is_some() {
+        "renewal_date, id"
+    } else {
+        "health_score, id"
+    };
+    let first: Vec<Customer> = crate::run!(c, |conn| {
+        bind_filters!(sqlx::query_as(&format!(
+            "SELECT * FROM customers WHERE {WHERE} ORDER BY {order} LIMIT {limit}"
+        )))
+        .fetch_all(&mut *conn)
+        .await
+    })?;
+    Ok(PortfolioAnswer {
+        count,
+        total_arr,
+        first,
+    })
+}

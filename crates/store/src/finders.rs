@@ -3,25 +3,34 @@
 //! and meetings, a contract's entitlements, a session's messages), in creation order: no
 //! silent caps. Lists that can grow without bound page through `entity::list_by` instead.
 
-/// `finders! { module: fn_name(column) -> Record, … }` declares one finder per line.
+/// `finder!(fn_name("column") -> Record)` declares one finder (a capability module with more
+/// queries of its own, like [`crate::contracts`], uses it directly).
+macro_rules! finder {
+    ($name:ident($column:literal) -> $record:ident) => {
+        #[doc = concat!("Every ", stringify!($record), " whose `", $column, "` is `id`, oldest first.")]
+        pub async fn $name(
+            c: $crate::DbConn<'_>,
+            id: $crate::Id,
+        ) -> $crate::Result<Vec<$crate::model::$record>> {
+            $crate::entity::list_by(c, $column, id, None, u32::MAX).await
+        }
+
+        /// `list_by` checks the column only when called; this checks it in the tests.
+        #[test]
+        fn the_finder_column_exists() {
+            use $crate::entity::Entity;
+            assert!($crate::model::$record::COLUMNS.contains(&$column));
+        }
+    };
+}
+pub(crate) use finder;
+
+/// `finders! { module: fn_name("column") -> Record, … }`: a module of one finder per line.
 macro_rules! finders {
     ($( $module:ident: $name:ident($column:literal) -> $record:ident ),* $(,)?) => {
         $(
             pub mod $module {
-                use crate::model::$record;
-                use crate::{entity, DbConn, Id, Result};
-
-                #[doc = concat!("Every ", stringify!($record), " whose `", $column, "` is `id`, oldest first.")]
-                pub async fn $name(c: DbConn<'_>, id: Id) -> Result<Vec<$record>> {
-                    entity::list_by(c, $column, id, None, u32::MAX).await
-                }
-
-                /// `list_by` checks the column only when called; this checks it in the tests.
-                #[test]
-                fn the_column_exists() {
-                    use crate::entity::Entity;
-                    assert!($record::COLUMNS.contains(&$column));
-                }
+                $crate::finders::finder!($name($column) -> $record);
             }
         )*
     };
@@ -29,7 +38,6 @@ macro_rules! finders {
 
 finders! {
     stakeholders: of_customer("customer_id") -> Stakeholder,
-    contracts: of_customer("customer_id") -> Contract,
     entitlements: of_contract("contract_id") -> Entitlement,
     meetings: of_customer("customer_id") -> Meeting,
     agent_messages: of_session("session_id") -> AgentMessage,

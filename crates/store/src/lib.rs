@@ -1,12 +1,17 @@
 //! CSCX database layer: column codecs, one generic repository for every table, specialised
 //! queries where the product needs them, and embedded migrations for SQLite and PostgreSQL.
 
+pub mod agents;
+pub mod approvals;
+pub mod contracts;
 pub mod customers;
+pub mod dashboard;
 pub mod db;
 pub mod entity;
 pub mod error;
 pub mod events;
 pub mod finders;
+pub mod intelligence;
 pub mod migrate;
 pub mod model;
 pub mod product;
@@ -16,5 +21,5 @@ pub mod usage;
 pub use db::{Backend, Conn, Db, DbConn, PoolConfig, Tx};
 pub use entity::Entity;
 pub use error::{Error, Result};
-pub use finders::{agent_messages, contracts, entitlements, meetings, stakeholders};
+pub use finders::{agent_messages, entitlements, meetings, stakeholders};
 pub use types::{Embedding, Id, Money, TextList, Timestamp};

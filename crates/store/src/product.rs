@@ -104,6 +104,15 @@ pub async fn user_by_email(c: DbConn<'_>, email: &str) -> Result<Option<User>> {
     .await?))
 }
 
+/// Active admins (counted inside a changing transaction, so the last one cannot disappear).
+pub async fn active_admins(c: DbConn<'_>) -> Result<i64> {
+    Ok(run!(c, |conn| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE"
+    )
+    .fetch_one(&mut *conn)
+    .await)?)
+}
+
 pub async fn token_by_hash(c: DbConn<'_>, hash: &str) -> Result<Option<ApiToken>> {
     run!(c, |conn| Ok(sqlx::query_as::<_, ApiToken>(
         "SELECT * FROM api_tokens WHERE token_hash = $1"

@@ -19,8 +19,9 @@ use serde_json::{json, Value};
 
 use cscx_ai::agent::nlu::KnownCustomer;
 use cscx_ai::llm::{ChatRequest, Message, Provider, Role, StreamEvent, ToolCall, ToolDef};
+use cscx_connect::{Calendar, MailTransport, Outbox};
 use cscx_store::model::{AgentActivity, AgentMessage, AgentSession, ChatMessage, Customer};
-use cscx_store::{entity, run, Id, TextList};
+use cscx_store::{entity, Id, TextList};
 
 use crate::approvals::{self, Origin};
 use crate::auth::Principal;
@@ -32,8 +33,11 @@ use crate::App;
 #[derive(Clone)]
 pub struct AgentSettings {
     pub provider: Arc<dyn Provider>,
-    /// Where e-mails (`.eml`) and invitations (`.ics`) go without a mail or calendar integration.
-    pub outbox_dir: PathBuf,
+    /// How approved e-mails leave ([`cscx_connect::Outbox`] files them when nothing else is
+    /// configured).
+    pub mail: Arc<dyn MailTransport>,
+    /// Where approved meeting invitations go (the outbox by default).
+    pub calendar: Arc<dyn Calendar>,
     /// Model calls per message before the loop stops.
     pub step_limit: usize,
     /// Messages per user per minute, per node.
@@ -45,10 +49,13 @@ pub struct AgentSettings {
 }
 
 impl AgentSettings {
+    /// The builtin engine, with mail and invitations filed in `outbox_dir`.
     pub fn in_dir(outbox_dir: impl Into<PathBuf>) -> Self {
+        let outbox = Arc::new(Outbox::new(outbox_dir));
         AgentSettings {
             provider: Arc::new(builtin::Builtin),
-            outbox_dir: outbox_dir.into(),
+            mail: outbox.clone(),
+            calendar: outbox,
             step_limit: 6,
             per_minute: 30,
             session_timeout_minutes: 30,
@@ -59,6 +66,16 @@ impl AgentSettings {
 
     pub fn with_provider(mut self, provider: Arc<dyn Provider>) -> Self {
         self.provider = provider;
+        self
+    }
+
+    pub fn with_mail(mut self, mail: Arc<dyn MailTransport>) -> Self {
+        self.mail = mail;
+        self
+    }
+
+    pub fn with_calendar(mut self, calendar: Arc<dyn Calendar>) -> Self {
+        self.calendar = calendar;
         self
     }
 
@@ -207,18 +224,9 @@ pub async fn list_sessions(
     before: Option<Id>,
     limit: u32,
 ) -> CoreResult<Vec<AgentSession>> {
-    let all = who.role >= cscx_domain::Role::Manager;
+    let user = (who.role < cscx_domain::Role::Manager).then_some(who.user_id);
     let mut c = app.db.conn().await?;
-    Ok(run!(c.c(), |conn| sqlx::query_as::<_, AgentSession>(
-        "SELECT * FROM agent_sessions WHERE ($1 OR user_id = $2) AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
-    )
-    .bind(all)
-    .bind(who.user_id)
-    .bind(before)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?)
+    Ok(cscx_store::agents::sessions_page(c.c(), user, before, limit).await?)
 }
 
 pub async fn messages(app: &App, session: Id) -> CoreResult<Vec<AgentMessage>> {
@@ -251,15 +259,7 @@ pub async fn time_out_sessions(app: &App) -> CoreResult<u64> {
         -app.agents.session_timeout_minutes,
     ));
     let mut c = app.db.conn().await?;
-    Ok(run!(c.c(), |conn| sqlx::query(
-        "UPDATE agent_sessions SET status = 'timed_out', ended_at = $1, updated_at = $1 WHERE status = 'active' AND updated_at < $2"
-    )
-    .bind(now)
-    .bind(cutoff)
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected()))
-    .map_err(cscx_store::Error::from)?)
+    Ok(cscx_store::agents::time_out_sessions(c.c(), cutoff, now).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,24 +413,14 @@ struct NameCache {
 impl AgentSettings {
     async fn customer_names(&self, app: &App) -> CoreResult<Arc<Vec<CustomerName>>> {
         let mut c = app.db.conn().await?;
-        let version: (i64, Option<cscx_store::Timestamp>) = run!(c.c(), |conn| sqlx::query_as(
-            "SELECT COUNT(*), MAX(updated_at) FROM customers"
-        )
-        .fetch_one(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+        let version = cscx_store::agents::customer_names_version(c.c()).await?;
         {
             let cache = self.names.lock().expect("name cache lock");
             if cache.version == Some(version) {
                 return Ok(cache.names.clone());
             }
         }
-        let rows: Vec<(Id, String)> = run!(c.c(), |conn| sqlx::query_as(
-            "SELECT id, name FROM customers"
-        )
-        .fetch_all(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+        let rows = cscx_store::agents::customer_names(c.c()).await?;
         let names: Arc<Vec<CustomerName>> = Arc::new(
             rows.into_iter()
                 .map(|(id, name)| CustomerName {
@@ -666,7 +656,7 @@ async fn run_tool(
         }
         Ok(t) => {
             let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
-            match tools::prepare_action(turn.app, turn.who, zone, &t.name, call.arguments.clone())
+            match crate::actions::prepare(turn.app, turn.who, zone, &t.name, call.arguments.clone())
                 .await?
             {
                 Err(e) => ("failed", json!({ "error": e })),
@@ -922,14 +912,12 @@ pub async fn chat(
     let user_key = who.user_id.to_string();
     if let Some(cid) = &client_message_id {
         let mut c = app.db.conn().await?;
-        let reply: Option<ChatMessage> = run!(c.c(), |conn| sqlx::query_as(
-            "SELECT * FROM chat_messages WHERE user_id = $1 AND client_message_id = $2"
+        let reply = cscx_store::agents::chat_message_by_client_id(
+            c.c(),
+            &user_key,
+            &format!("{cid}#reply"),
         )
-        .bind(&user_key)
-        .bind(format!("{cid}#reply"))
-        .fetch_optional(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?;
+        .await?;
         if let Some(r) = reply {
             return Ok(TurnOutcome {
                 agent: r.agent_type.unwrap_or_else(|| "orchestrator".into()),
@@ -1011,15 +999,7 @@ pub async fn chat_history(
     limit: u32,
 ) -> CoreResult<Vec<ChatMessage>> {
     let mut c = app.db.conn().await?;
-    Ok(run!(c.c(), |conn| sqlx::query_as::<_, ChatMessage>(
-        "SELECT * FROM chat_messages WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
-    )
-    .bind(who.user_id.to_string())
-    .bind(before)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?)
+    Ok(cscx_store::agents::chat_page(c.c(), &who.user_id.to_string(), before, limit).await?)
 }
 
 /// The latest tool runs about a customer (for the customer 360).
@@ -1029,12 +1009,5 @@ pub async fn recent_activity(
     limit: u32,
 ) -> CoreResult<Vec<AgentActivity>> {
     let mut c = app.db.conn().await?;
-    Ok(run!(c.c(), |conn| sqlx::query_as::<_, AgentActivity>(
-        "SELECT * FROM agent_activity_log WHERE customer_id = $1 AND parent_action_id IS NOT NULL ORDER BY id DESC LIMIT $2"
-    )
-    .bind(customer_id)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?)
+    Ok(cscx_store::agents::recent_activity(c.c(), customer_id, limit).await?)
 }

@@ -74,14 +74,7 @@ pub async fn gather_inputs(
         .iter()
         .filter(|s| s.sentiment.as_deref() == Some("negative"))
         .count() as i32;
-    let signals: Vec<RiskSignal> = run!(c.c(), |conn| sqlx::query_as::<_, RiskSignal>(
-        "SELECT * FROM risk_signals WHERE customer_id = $1 AND detected_at < $2 AND (resolved_at IS NULL OR resolved_at >= $2)"
-    )
-    .bind(customer.id)
-    .bind(end)
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?;
+    let signals = store::signals_open_at(c.c(), customer.id, end).await?;
     inputs.open_signals = signals.into_iter().map(|s| s.severity).collect();
     inputs.days_to_renewal = customer.renewal_date.map(|d| (d - as_of).num_days());
     let contracts = cscx_store::contracts::of_customer(c.c(), customer.id).await?;
@@ -147,13 +140,7 @@ pub(super) async fn latest_history(
     c: DbConn<'_>,
     customer_id: Id,
 ) -> CoreResult<Option<HealthScore>> {
-    Ok(run!(c, |conn| sqlx::query_as::<_, HealthScore>(
-        "SELECT * FROM health_score_history WHERE customer_id = $1 ORDER BY recorded_at DESC, id DESC LIMIT 1"
-    )
-    .bind(customer_id)
-    .fetch_optional(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?)
+    Ok(store::latest_health(c, customer_id).await?)
 }
 
 /// Computes the current score, explains what changed since the last one, and records both the
@@ -192,17 +179,8 @@ pub async fn recompute_health(app: &App, customer_id: Id) -> CoreResult<Option<H
             entity::insert(tx.c(), &row).await?;
         }
         // With no data at all there is no score; a value set by hand or imported is kept.
-        if result.score.is_some() {
-            run!(tx.c(), |conn| sqlx::query(
-                "UPDATE customers SET health_score = $2, updated_at = $3 WHERE id = $1"
-            )
-            .bind(customer_id)
-            .bind(result.score)
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map(|_| ()))
-            .map_err(cscx_store::Error::from)?;
+        if let Some(score) = result.score {
+            store::set_customer_health(tx.c(), customer_id, score, now).await?;
         }
     }
     tx.commit().await?;
@@ -217,15 +195,7 @@ pub async fn health_history(
     limit: u32,
 ) -> CoreResult<Vec<HealthScore>> {
     let mut c = app.db.conn().await?;
-    Ok(run!(c.c(), |conn| sqlx::query_as::<_, HealthScore>(
-        "SELECT * FROM health_score_history WHERE customer_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
-    )
-    .bind(customer_id)
-    .bind(before)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?)
+    Ok(store::health_page(c.c(), customer_id, before, limit).await?)
 }
 
 /// The latest recorded health of a customer.

@@ -34,8 +34,9 @@ use cscx_domain::risk::{self as risk_math, DayUsage, RiskInputs, StakeholderFact
 use cscx_domain::stats;
 use cscx_domain::usage::{self as usage_math, UsageEvent as EventIn};
 use cscx_jobs::queue::{enqueue_in, NewJob};
+use cscx_store::intelligence as store;
 use cscx_store::model::{Contract, Customer, HealthScore, RiskSignal, Stakeholder, UsageMetric};
-use cscx_store::{customers, entity, run, usage, DbConn, Id, Timestamp};
+use cscx_store::{customers, entity, usage, DbConn, Id, Timestamp};
 
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};

@@ -5,43 +5,18 @@ use super::*;
 // ------------------------------------------------------------------------------------------
 // Health models
 
-/// A stored health model.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct StoredModel {
-    pub id: Id,
-    pub name: String,
-    /// `""` = the default for every segment.
-    pub segment_key: String,
-    #[schema(value_type = Object)]
-    pub config: Value,
-    /// `active`, `proposed` or `archived`.
-    pub status: String,
-    pub notes: Option<String>,
-    pub created_by: Option<Id>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
+pub use store::StoredModel;
 
 pub async fn list_models(app: &App) -> CoreResult<Vec<StoredModel>> {
     let mut c = app.db.conn().await?;
-    Ok(run!(c.c(), |conn| sqlx::query_as::<_, StoredModel>(
-        "SELECT * FROM health_models ORDER BY id"
-    )
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?)
+    Ok(store::models(c.c()).await?)
 }
 
 pub async fn get_model(app: &App, id: Id) -> CoreResult<StoredModel> {
     let mut c = app.db.conn().await?;
-    run!(c.c(), |conn| sqlx::query_as::<_, StoredModel>(
-        "SELECT * FROM health_models WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?
-    .ok_or(CoreError::NotFound("health model"))
+    store::model(c.c(), id)
+        .await?
+        .ok_or(CoreError::NotFound("health model"))
 }
 
 /// Validates and stores a model, as `proposed` or (replacing the segment's current one)
@@ -73,22 +48,7 @@ pub async fn save_model(
         updated_at: now,
     };
     let mut tx = app.db.begin().await?;
-    run!(tx.c(), |conn| sqlx::query(
-        "INSERT INTO health_models (id, name, segment_key, config, status, notes, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    )
-    .bind(stored.id)
-    .bind(&stored.name)
-    .bind(&stored.segment_key)
-    .bind(&stored.config)
-    .bind(&stored.status)
-    .bind(&stored.notes)
-    .bind(stored.created_by)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await.map(|_| ()))
-    .map_err(cscx_store::Error::from)?;
+    store::insert_model(tx.c(), &stored).await?;
     tx.commit().await?;
     if activate {
         return activate_model(app, stored.id).await;
@@ -101,32 +61,10 @@ pub async fn save_model(
 pub async fn activate_model(app: &App, id: Id) -> CoreResult<StoredModel> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    let model: StoredModel = run!(tx.c(), |conn| sqlx::query_as::<_, StoredModel>(
-        "SELECT * FROM health_models WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?
-    .ok_or(CoreError::NotFound("health model"))?;
-    run!(tx.c(), |conn| sqlx::query(
-        "UPDATE health_models SET status = 'archived', updated_at = $2 WHERE segment_key = $1 AND status = 'active' AND id <> $3"
-    )
-    .bind(&model.segment_key)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await.map(|_| ()))
-    .map_err(cscx_store::Error::from)?;
-    run!(tx.c(), |conn| sqlx::query(
-        "UPDATE health_models SET status = 'active', updated_at = $2 WHERE id = $1"
-    )
-    .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ()))
-    .map_err(cscx_store::Error::from)?;
+    let model = store::model(tx.c(), id)
+        .await?
+        .ok_or(CoreError::NotFound("health model"))?;
+    store::activate_model(tx.c(), id, &model.segment_key, now).await?;
     enqueue_in(
         tx.c(),
         &NewJob::new(NIGHTLY_JOB, json!({})).key("nightly:model-change"),
@@ -141,13 +79,7 @@ pub async fn activate_model(app: &App, id: Id) -> CoreResult<StoredModel> {
 /// default active model, else the built-in default.
 pub async fn model_for(app: &App, segment: Option<&str>) -> CoreResult<HealthModel> {
     let mut c = app.db.conn().await?;
-    let rows: Vec<(String, Value)> = run!(c.c(), |conn| sqlx::query_as(
-        "SELECT segment_key, config FROM health_models WHERE status = 'active' AND (segment_key = $1 OR segment_key = '')"
-    )
-    .bind(segment.unwrap_or(""))
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?;
+    let rows = store::active_model_configs(c.c(), segment.unwrap_or("")).await?;
     let pick = rows
         .iter()
         .find(|(k, _)| !k.is_empty() && Some(k.as_str()) == segment)

@@ -17,22 +17,10 @@ pub async fn sync_risk_signals(app: &App, customer_id: Id) -> CoreResult<bool> {
     };
     let rows = usage::metrics(c.c(), customer_id, today - Duration::days(89), today).await?;
     let (first, last) = usage::activity_span(c.c(), customer_id, today).await?;
-    let history: Vec<HealthScore> = run!(c.c(), |conn| sqlx::query_as::<_, HealthScore>(
-        "SELECT * FROM health_score_history WHERE customer_id = $1 AND recorded_at >= $2 ORDER BY recorded_at"
-    )
-    .bind(customer_id)
-    .bind(day_start(today - Duration::days(30)))
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?;
+    let history =
+        store::health_since(c.c(), customer_id, day_start(today - Duration::days(30))).await?;
     let stakeholders = cscx_store::stakeholders::of_customer(c.c(), customer_id).await?;
-    let open: Vec<RiskSignal> = run!(c.c(), |conn| sqlx::query_as::<_, RiskSignal>(
-        "SELECT * FROM risk_signals WHERE customer_id = $1 AND resolved_at IS NULL AND auto_detected = TRUE"
-    )
-    .bind(customer_id)
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?;
+    let open = store::open_auto_signals(c.c(), customer_id).await?;
     let nps = usage::nps_responses(
         c.c(),
         customer_id,
@@ -172,31 +160,8 @@ pub async fn primary_contact_removed(
         metadata: json!({ "reason": "primary_removed", "stakeholder": s.name }),
     };
     let mut c = c;
-    let sql = "INSERT INTO risk_signals (id, customer_id, signal_type, severity, description, detected_at, resolved_at, resolution_notes, auto_detected, source, metadata)
-               VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, TRUE, $7, $8)
-               ON CONFLICT (customer_id, signal_type) WHERE resolved_at IS NULL AND auto_detected DO UPDATE SET severity = excluded.severity, description = excluded.description, metadata = excluded.metadata";
-    let sql = match c.backend() {
-        cscx_store::Backend::Sqlite => {
-            sql.replace("AND auto_detected DO", "AND auto_detected = 1 DO")
-        }
-        cscx_store::Backend::Postgres => {
-            sql.replace("AND auto_detected DO", "AND auto_detected = true DO")
-        }
-    };
     // The id of the signal now open: this one, or the open one it refreshed.
-    let sql = format!("{sql} RETURNING id");
-    let open: Id = run!(c.re(), |conn| sqlx::query_scalar(&sql)
-        .bind(signal.id)
-        .bind(signal.customer_id)
-        .bind(&signal.signal_type)
-        .bind(&signal.severity)
-        .bind(&signal.description)
-        .bind(now)
-        .bind(&signal.source)
-        .bind(&signal.metadata)
-        .fetch_one(&mut *conn)
-        .await)
-    .map_err(cscx_store::Error::from)?;
+    let open = store::raise_auto_signal(c.re(), &signal).await?;
     let event = Event::SignalRaised {
         signal_id: open.0,
         signal_type: signal.signal_type.clone(),
@@ -209,23 +174,7 @@ pub async fn primary_contact_removed(
 // ------------------------------------------------------------------------------------------
 // Risk signals by hand, and listing them
 
-/// Filters of the portfolio-wide risk signal list.
-#[derive(Debug, Clone, Default)]
-pub struct SignalFilter {
-    pub customer_id: Option<Id>,
-    pub severity: Option<String>,
-    pub signal_type: Option<String>,
-    /// `open`, `resolved`, or any.
-    pub status: Option<String>,
-}
-
-/// A signal with its customer's name, for lists that show both.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct NamedSignal {
-    #[sqlx(flatten)]
-    pub signal: RiskSignal,
-    pub customer_name: String,
-}
+pub use store::{NamedSignal, SignalFilter};
 
 /// Signals, newest first (keyset on id, descending).
 pub async fn list_signals(
@@ -249,24 +198,7 @@ pub async fn list_named_signals(
     limit: u32,
 ) -> CoreResult<Vec<NamedSignal>> {
     let mut c = app.db.conn().await?;
-    let open = f.status.as_deref().map(|s| s == "open");
-    Ok(run!(c.c(), |conn| sqlx::query_as::<_, NamedSignal>(
-        "SELECT r.*, c.name AS customer_name FROM risk_signals r JOIN customers c ON c.id = r.customer_id
-         WHERE ($1 IS NULL OR r.customer_id = $1) AND ($2 IS NULL OR r.severity = $2)
-           AND ($3 IS NULL OR r.signal_type = $3)
-           AND ($4 IS NULL OR ($4 = TRUE AND r.resolved_at IS NULL) OR ($4 = FALSE AND r.resolved_at IS NOT NULL))
-           AND ($5 IS NULL OR r.id < $5)
-         ORDER BY r.id DESC LIMIT $6"
-    )
-    .bind(f.customer_id)
-    .bind(&f.severity)
-    .bind(&f.signal_type)
-    .bind(open)
-    .bind(before)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await)
-    .map_err(cscx_store::Error::from)?)
+    Ok(store::signals_page(c.c(), f, before, limit).await?)
 }
 
 /// `POST /api/v1/customers/{id}/risk-signals` body.

@@ -86,15 +86,7 @@ pub async fn compute_metrics(
 /// The last day with metrics, if any.
 pub(super) async fn last_metric_date(app: &App, customer_id: Id) -> CoreResult<Option<NaiveDate>> {
     let mut c = app.db.conn().await?;
-    Ok(
-        run!(c.c(), |conn| sqlx::query_scalar::<_, Option<NaiveDate>>(
-            "SELECT MAX(metric_date) FROM usage_metrics WHERE customer_id = $1"
-        )
-        .bind(customer_id)
-        .fetch_one(&mut *conn)
-        .await)
-        .map_err(cscx_store::Error::from)?,
-    )
+    Ok(store::last_metric_date(c.c(), customer_id).await?)
 }
 
 /// Brings a customer's metrics up to today: from the earliest day touched by new events, or

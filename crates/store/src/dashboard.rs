@@ -1,0 +1,67 @@
+//! The portfolio summary on the home page: a few aggregate queries.
+
+use chrono::NaiveDate;
+
+use crate::{run, DbConn, Result};
+
+/// Portfolio totals. Money comes back as exact decimal text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Totals {
+    pub customers: i64,
+    pub total_arr: Option<String>,
+    pub arr_at_risk: Option<String>,
+    pub green: i64,
+    pub yellow: i64,
+    pub red: i64,
+    pub unscored: i64,
+}
+
+pub async fn totals(c: DbConn<'_>) -> Result<Totals> {
+    Ok(run!(c, |conn| {
+        sqlx::query_as::<_, Totals>(
+        "SELECT COUNT(*) AS customers,
+                CAST(SUM(CASE WHEN stage NOT IN ('churned', 'prospect') THEN CAST(arr AS NUMERIC) END) AS TEXT) AS total_arr,
+                CAST(SUM(CASE WHEN stage NOT IN ('churned', 'prospect') AND (health_score < 50 OR stage = 'at_risk') THEN CAST(arr AS NUMERIC) END) AS TEXT) AS arr_at_risk,
+                COUNT(CASE WHEN health_score >= 75 THEN 1 END) AS green,
+                COUNT(CASE WHEN health_score >= 50 AND health_score < 75 THEN 1 END) AS yellow,
+                COUNT(CASE WHEN health_score < 50 THEN 1 END) AS red,
+                COUNT(CASE WHEN health_score IS NULL THEN 1 END) AS unscored
+         FROM customers"
+    )
+    .fetch_one(&mut *conn)
+    .await
+    })?)
+}
+
+/// Customers renewing in `from..=to` (not churned): count, ARR (decimal text), how many red.
+pub async fn renewals_between(
+    c: DbConn<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(i64, Option<String>, i64)> {
+    Ok(run!(c, |conn| {
+        sqlx::query_as(
+        "SELECT COUNT(*), CAST(SUM(CAST(arr AS NUMERIC)) AS TEXT), COUNT(CASE WHEN health_score < 50 THEN 1 END)
+         FROM customers WHERE renewal_date >= $1 AND renewal_date <= $2 AND stage <> 'churned'"
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut *conn)
+    .await
+    })?)
+}
+
+/// Pending approvals that a holder of any of `roles` may decide.
+pub async fn pending_approvals_for(c: DbConn<'_>, roles: &[String]) -> Result<i64> {
+    Ok(run!(c, |conn| {
+        sqlx::query_scalar(
+        "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND required_role IN ($1, $2, $3, $4)"
+    )
+    .bind(roles.first())
+    .bind(roles.get(1))
+    .bind(roles.get(2))
+    .bind(roles.get(3))
+    .fetch_one(&mut *conn)
+    .await
+    })?)
+}
