@@ -413,7 +413,7 @@ pub async fn existing_ids(mut c: DbConn<'_>, ids: &[Id]) -> Result<Vec<Id>> {
 pub async fn name_contains(c: DbConn<'_>, fragment: &str) -> Result<Vec<Customer>> {
     let pattern = format!("%{}%", fragment.to_lowercase().replace(['%', '_'], ""));
     Ok(crate::run!(c, |conn| sqlx::query_as::<_, Customer>(
-        "SELECT * FROM customers WHERE lower(name) LIKE $1 ORDER BY id LIMIT 200"
+        "SELECT * FROM customers WHERE lower(name) LIKE $1 ORDER BY id"
     )
     .bind(&pattern)
     .fetch_all(&mut *conn)
