@@ -13,7 +13,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use cscx_domain::Role;
+use cscx_domain::{ApprovalStatus, Role};
 use cscx_jobs::queue::{enqueue_in, NewJob};
 use cscx_store::approvals as store;
 use cscx_store::model::{AgentMessage, Approval, Customer};
@@ -179,9 +179,9 @@ pub async fn request(
         action: action.to_string(),
         details: summary,
         status: if p.auto_approve {
-            "approved"
+            ApprovalStatus::Approved
         } else {
-            "pending"
+            ApprovalStatus::Pending
         }
         .into(),
         resolved_by: None,
@@ -195,7 +195,7 @@ pub async fn request(
         requested_by: Some(origin.user),
         action_data: Value::Object(args),
         preview: Some(preview),
-        required_role: p.required_role.to_string(),
+        required_role: p.required_role.into(),
         expires_at: Some(now.add(Duration::hours(p.expires_after_hours))),
         executed_at: None,
         result: None,
@@ -242,7 +242,7 @@ pub async fn approve(app: &App, who: &Principal, id: Id, d: Decision) -> CoreRes
         }
         a.action_data = Value::Object(args);
     }
-    a.status = "approved".into();
+    a.status = ApprovalStatus::Approved.into();
     a.resolved_by = Some(who.user_id);
     a.resolved_at = Some(now);
     a.comment = d.comment.filter(|c| !c.trim().is_empty());
@@ -264,7 +264,7 @@ pub async fn reject(app: &App, who: &Principal, id: Id, d: Decision) -> CoreResu
         .await?
         .ok_or(CoreError::NotFound("approval"))?;
     check_decidable(tx.c(), &a, who, now).await?;
-    a.status = "rejected".into();
+    a.status = ApprovalStatus::Rejected.into();
     a.resolved_by = Some(who.user_id);
     a.resolved_at = Some(now);
     a.comment = d.comment.filter(|c| !c.trim().is_empty());
@@ -291,7 +291,7 @@ async fn record_decision(
     let event = cscx_domain::events::Event::ApprovalDecided {
         approval_id: a.id.0,
         action: a.action.clone(),
-        decision: a.status.clone(),
+        decision: a.status.to_string(),
         edited: a.metadata.get("edited_by").is_some(),
     };
     let actor = crate::audit::Actor::of(who);
@@ -315,7 +315,7 @@ async fn check_decidable(
     crate::authz::require(who, Role::Csm, "deciding approvals")?;
     let owner = account_owner(c.re(), a).await?;
     crate::authz::see_approval(who, a.requested_by, owner)?;
-    if a.status != "pending" {
+    if a.status != ApprovalStatus::Pending {
         return Err(CoreError::Conflict(format!(
             "this approval is already {}",
             a.status
@@ -324,7 +324,7 @@ async fn check_decidable(
     if a.expires_at.is_some_and(|e| e <= now) {
         return Err(CoreError::Conflict("this approval has expired".into()));
     }
-    let needed = crate::authz::stored_role(&a.required_role);
+    let needed = *a.required_role;
     if who.role < needed {
         return Err(CoreError::Forbidden(format!(
             "{} needs the {needed} role to approve; you are {}",
@@ -412,7 +412,7 @@ async fn post_outcome(
 /// Executes an approved action once. Safe to call any number of times, from any process.
 pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
     let a = fetch(app, id).await?;
-    if a.status != "approved" {
+    if a.status != ApprovalStatus::Approved {
         return Ok(());
     }
     let args = a.action_data.as_object().cloned().unwrap_or_default();
@@ -434,7 +434,7 @@ pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
     let mut a: Approval = entity::get_for_update(tx.c(), id)
         .await?
         .ok_or(CoreError::NotFound("approval"))?;
-    if a.status != "approved" {
+    if a.status != ApprovalStatus::Approved {
         return Ok(()); // another executor finished first
     }
     let outcome = match &delivered {
@@ -450,9 +450,9 @@ pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
         }
     };
     let (status, result, text) = match outcome {
-        Ok((result, text)) => ("executed", result, text),
+        Ok((result, text)) => (ApprovalStatus::Executed, result, text),
         Err(ActionError::Failed(msg)) => (
-            "failed",
+            ApprovalStatus::Failed,
             json!({ "error": msg }),
             format!("{} could not be done: {msg}", describe(&a)),
         ),

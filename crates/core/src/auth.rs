@@ -193,7 +193,7 @@ impl Auth {
             id: Id::new(),
             email: email.clone(),
             name: name.map(str::to_owned),
-            role: role.as_str().to_owned(),
+            role: role.into(),
             password_hash: password.map(hash_password),
             disabled: false,
             time_zone: "UTC".into(),
@@ -214,7 +214,7 @@ impl Auth {
         let event = Event::UserCreated {
             user_id: user.id.0,
             email: user.email.clone(),
-            role: user.role.clone(),
+            role: user.role.to_string(),
         };
         audit::record(tx.c(), &event, actor, None, now).await?;
         tx.commit().await?;
@@ -236,7 +236,7 @@ impl Auth {
             .user_by_email(email)
             .await?
             .ok_or_else(|| CoreError::field("email", format!("no user with e-mail {email}")))?;
-        let user_role: Role = user.role.parse().map_err(CoreError::Internal)?;
+        let user_role: Role = *user.role;
         if let Some(r) = role {
             if r > user_role {
                 return Err(CoreError::field(
@@ -318,7 +318,7 @@ impl Auth {
         if user.disabled {
             return Err(CoreError::Unauthenticated("this user is disabled".into()));
         }
-        let role = user.role.parse().map_err(CoreError::Internal)?;
+        let role = *user.role;
         Ok((user, role))
     }
 
@@ -469,7 +469,7 @@ impl Auth {
         )
         .await?;
         tx.commit().await?;
-        let role = user.role.parse().map_err(CoreError::Internal)?;
+        let role = *user.role;
         Ok(LoggedIn {
             principal: session_principal(user, role, session),
             session_secret: secret,

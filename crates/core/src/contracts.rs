@@ -626,7 +626,7 @@ pub async fn confirm(
                 name,
                 arr: None,
                 industry: None,
-                stage: "onboarding".into(),
+                stage: cscx_domain::Stage::Onboarding.into(),
                 health_score: None,
                 csm_id: None,
                 salesforce_id: None,

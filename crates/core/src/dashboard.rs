@@ -94,7 +94,7 @@ pub async fn summary(app: &App, role: Role) -> CoreResult<Summary> {
                 customer_id: n.signal.customer_id,
                 customer: n.customer_name,
                 signal_type: n.signal.signal_type,
-                severity: n.signal.severity,
+                severity: n.signal.severity.to_string(),
                 description: n.signal.description,
             })
             .collect(),

@@ -568,7 +568,7 @@ fn customer_record(p: &Plan, csm_id: Option<Id>, now: Timestamp) -> Customer {
         name: p.name.clone(),
         arr: p.arr.map(dollars),
         industry: Some(p.industry.to_owned()),
-        stage: p.stage.as_str().to_owned(),
+        stage: p.stage.into(),
         health_score: p.health,
         csm_id,
         salesforce_id: Some(salesforce_id),

@@ -7,6 +7,7 @@
 use chrono::{Duration, NaiveDate, NaiveTime};
 use serde_json::{json, Value};
 
+use cscx_domain::Stage;
 use cscx_store::model::Customer;
 
 use crate::demo::{stream, SplitMix64};
@@ -66,7 +67,7 @@ fn events_for(c: &Customer, seed: u64, n: u64, days: u32, today: NaiveDate) -> V
     let mut out = Vec::new();
     for age in (1..=days as i64).rev() {
         let day = today - Duration::days(age);
-        let p = activity(&c.stage, age, &mut rng);
+        let p = activity(c.stage.as_str(), age, &mut rng);
         for u in 0..users {
             if (rng.next_u64() % 1000) as f64 >= p * 1000.0 {
                 continue;
@@ -94,7 +95,7 @@ fn events_for(c: &Customer, seed: u64, n: u64, days: u32, today: NaiveDate) -> V
             _ => i64::from(rng.chance(12)),
         };
         for k in 0..tickets {
-            let priority = if c.stage == "at_risk" && age <= 6 {
+            let priority = if c.stage == Stage::AtRisk && age <= 6 {
                 "urgent"
             } else {
                 "normal"
@@ -103,7 +104,7 @@ fn events_for(c: &Customer, seed: u64, n: u64, days: u32, today: NaiveDate) -> V
                 "user_id": format!("user-{}", rng.range(0, users - 1)), "timestamp": at(day, 600 + k), "metadata": {"priority": priority}}));
         }
         // A survey answer every few weeks.
-        if age % 25 == 7 && c.stage != "churned" {
+        if age % 25 == 7 && c.stage != Stage::Churned {
             let score = match c.stage.as_str() {
                 "at_risk" => rng.range(1, 5),
                 "onboarding" => rng.range(6, 9),

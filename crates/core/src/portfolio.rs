@@ -215,16 +215,9 @@ fn build<E: Entity>(
     let mut missing = FieldErrors::new();
     require(body, required, &mut missing);
     let base: E = serde_json::from_value(template).expect("templates are valid records");
-    match apply_patch(&base, body, writable) {
-        Ok(record) => {
-            let errors = if missing.is_empty() {
-                rules(&record)
-            } else {
-                missing
-            };
-            errors.into_result()?;
-            Ok(record)
-        }
+    match apply_patch(&base, body, writable, rules) {
+        Ok(record) if missing.is_empty() => Ok(record),
+        Ok(_) => Err(CoreError::Validation(missing)),
         Err(e) => Err(CoreError::Validation(merge(missing, e))),
     }
 }
@@ -241,8 +234,7 @@ async fn patch_in<E: Entity>(
     let current: E = entity::get_for_update(c.re(), id)
         .await?
         .ok_or(CoreError::NotFound(what))?;
-    let mut record = apply_patch(&current, body, writable)?;
-    rules(&record).into_result()?;
+    let mut record = apply_patch(&current, body, writable, rules)?;
     if E::COLUMNS.contains(&"updated_at") {
         let mut v = serde_json::to_value(&record).expect("records serialise");
         v["updated_at"] = json!(now);

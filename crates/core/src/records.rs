@@ -28,13 +28,16 @@ fn expected(sample: &Value) -> &'static str {
     }
 }
 
-/// Applies `patch` to `base`. Keys outside `writable` are refused ("unknown field" if the
-/// record has no such column, "cannot be set" if it is read-only); a value of the wrong type is
-/// refused with what was expected. Nothing is applied unless everything is valid.
+/// Applies `patch` to `base` and checks the result with the resource's `rules`. Keys outside
+/// `writable` are refused ("unknown field" if the record has no such column, "cannot be set" if
+/// it is read-only); a value of the wrong type is refused with what was expected. The rules see
+/// the record with every acceptable value applied, so one answer names every problem. Nothing
+/// is applied unless everything is valid.
 pub fn apply_patch<E: Entity>(
     base: &E,
     patch: &Map<String, Value>,
     writable: &[&str],
+    rules: fn(&E) -> FieldErrors,
 ) -> Result<E, FieldErrors> {
     let mut errors = FieldErrors::new();
     let base_value = serde_json::to_value(base).expect("records serialise");
@@ -51,9 +54,13 @@ pub fn apply_patch<E: Entity>(
         }
         let mut trial = base_value.clone();
         trial[key] = value.clone();
-        if serde_json::from_value::<E>(trial).is_err() {
+        if let Err(e) = serde_json::from_value::<E>(trial) {
+            let reason = e.to_string();
             let msg = if value.is_null() {
                 "must not be null"
+            } else if value.is_string() && reason.starts_with("must be one of") {
+                // A word outside its set (a stage, a severity): the set says what is allowed.
+                reason.as_str()
             } else {
                 expected(&sample[key])
             };
@@ -62,12 +69,13 @@ pub fn apply_patch<E: Entity>(
         }
         merged[key] = value.clone();
     }
-    errors.into_result()?;
-    serde_json::from_value(merged).map_err(|e| {
+    let record: E = serde_json::from_value(merged).map_err(|e| {
         let mut errors = FieldErrors::new();
         errors.add("body", e.to_string());
         errors
-    })
+    })?;
+    merge(errors, rules(&record)).into_result()?;
+    Ok(record)
 }
 
 /// Requires `fields` to be present (and not null) in a create body.

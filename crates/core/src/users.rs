@@ -34,7 +34,7 @@ impl From<User> for UserView {
             id: u.id,
             email: u.email,
             name: u.name,
-            role: u.role,
+            role: u.role.to_string(),
             disabled: u.disabled,
             time_zone: u.time_zone,
             last_login_at: u.last_login_at,
@@ -71,7 +71,11 @@ fn changes(before: &User, after: &User) -> Vec<Change> {
             });
         }
     };
-    diff("role", Some(before.role.clone()), Some(after.role.clone()));
+    diff(
+        "role",
+        Some(before.role.to_string()),
+        Some(after.role.to_string()),
+    );
     diff(
         "disabled",
         Some(before.disabled.to_string()),
@@ -152,7 +156,7 @@ impl Users {
                     Err(m) => errors.add(k, m),
                 },
                 ("role", Value::String(s)) => match s.parse::<Role>() {
-                    Ok(r) => user.role = r.as_str().into(),
+                    Ok(r) => user.role = r.into(),
                     Err(m) => errors.add(k, m),
                 },
                 ("disabled", Value::Bool(b)) => {

@@ -10,7 +10,9 @@ pub mod role;
 pub mod stats;
 pub mod usage;
 pub mod validate;
+pub mod word;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use role::{Role, TokenScope};
 pub use validate::{FieldErrors, Stage};
+pub use word::{ApprovalStatus, Word};

@@ -206,6 +206,11 @@ impl SampleValue for Embedding {
         Embedding(vec![0.25, -1.5, n as f32])
     }
 }
+impl<T: cscx_domain::Word> SampleValue for crate::types::Text<T> {
+    fn sample_value(n: u32, _: &str) -> Self {
+        crate::types::Text(T::ALL[n as usize % T::ALL.len()])
+    }
+}
 impl<T: SampleValue> SampleValue for Option<T> {
     fn sample_value(n: u32, column: &str) -> Self {
         Some(T::sample_value(n, column))

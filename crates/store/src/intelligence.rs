@@ -246,7 +246,7 @@ pub async fn raise_auto_signal(c: DbConn<'_>, s: &RiskSignal) -> Result<Id> {
         .bind(s.id)
         .bind(s.customer_id)
         .bind(&s.signal_type)
-        .bind(&s.severity)
+        .bind(s.severity)
         .bind(&s.description)
         .bind(s.detected_at)
         .bind(&s.source)

@@ -22,4 +22,7 @@ pub use db::{Backend, Conn, Db, DbConn, PoolConfig, Tx};
 pub use entity::Entity;
 pub use error::{Error, Result};
 pub use finders::{agent_messages, entitlements, meetings, stakeholders};
-pub use types::{Embedding, Id, Money, TextList, Timestamp};
+pub use types::{
+    ApprovalStatusText, Embedding, Id, Money, RoleText, SeverityText, StageText, Text, TextList,
+    Timestamp,
+};

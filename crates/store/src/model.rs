@@ -6,7 +6,10 @@
 //! jobs, ...) are not here.
 
 use crate::entity;
-use crate::types::{Embedding, Id, Money, TextList, Timestamp};
+use crate::types::{
+    ApprovalStatusText, Embedding, Id, Money, RoleText, SeverityText, StageText, TextList,
+    Timestamp,
+};
 use chrono::NaiveDate;
 use serde_json::Value;
 
@@ -17,7 +20,7 @@ entity! {
         name: String,
         arr: Option<Money>,
         industry: Option<String>,
-        stage: String,
+        stage: StageText,
         health_score: Option<i32>,
         csm_id: Option<Id> => "users",
         salesforce_id: Option<String>,
@@ -169,7 +172,7 @@ entity! {
         agent_id: Option<String>,
         action: String,
         details: Option<String>,
-        status: String,
+        status: ApprovalStatusText,
         resolved_by: Option<Id> => "users",
         resolved_at: Option<Timestamp>,
         comment: Option<String>,
@@ -180,7 +183,7 @@ entity! {
         requested_by: Option<Id> => "users",
         action_data: Value,
         preview: Option<Value>,
-        required_role: String,
+        required_role: RoleText,
         expires_at: Option<Timestamp>,
         executed_at: Option<Timestamp>,
         result: Option<Value>,
@@ -251,7 +254,7 @@ entity! {
         id: Id,
         customer_id: Id => "customers",
         signal_type: String,
-        severity: String,
+        severity: SeverityText,
         description: Option<String>,
         detected_at: Timestamp,
         resolved_at: Option<Timestamp>,

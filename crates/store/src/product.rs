@@ -4,7 +4,7 @@
 
 use crate::entity;
 use crate::error::Result;
-use crate::types::{Id, Timestamp};
+use crate::types::{Id, RoleText, Timestamp};
 use crate::{run, DbConn};
 
 entity! {
@@ -14,7 +14,7 @@ entity! {
         id: Id,
         email: String,
         name: Option<String>,
-        role: String,
+        role: RoleText,
         password_hash: Option<String>,
         disabled: bool,
         time_zone: String,

@@ -16,6 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, TimeZone, Utc};
+use cscx_domain::Word;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::encode::IsNull;
@@ -363,3 +364,123 @@ mod tests {
         assert_eq!(ts.to_rfc3339(), "2023-11-14T22:13:20.123Z");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Text<T>
+
+/// A domain [`Word`] (stage, role, severity, approval status, …) kept as its text. Reading a
+/// value outside the set fails loudly instead of carrying a stray string. Entities name it
+/// through the aliases below ([`StageText`], …): the API schema generator cannot see through a
+/// generic argument, an alias it reads as one type.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Text<T>(pub T);
+
+impl<T: Word> std::ops::Deref for Text<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Word> PartialEq<T> for Text<T> {
+    fn eq(&self, other: &T) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<T: Word> From<T> for Text<T> {
+    fn from(v: T) -> Self {
+        Text(v)
+    }
+}
+
+impl<T: Word> fmt::Debug for Text<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+impl<T: Word> fmt::Display for Text<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+impl<T: Word> Serialize for Text<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+impl<'de, T: Word> Deserialize<'de> for Text<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        T::parse_word(&s)
+            .map(Text)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<T: Word, DB: sqlx::Database> Type<DB> for Text<T>
+where
+    String: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, T: Word, DB: sqlx::Database> Encode<'q, DB> for Text<T>
+where
+    String: Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'q, DB>>::encode(self.0.as_str().to_owned(), buf)
+    }
+}
+
+impl<'r, T: Word, DB: sqlx::Database> Decode<'r, DB> for Text<T>
+where
+    &'r str: Decode<'r, DB>,
+{
+    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        let s = <&'r str as Decode<'r, DB>>::decode(value)?;
+        Ok(Text(T::parse_word(s)?))
+    }
+}
+
+impl<T: Word> utoipa::PartialSchema for Text<T> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(T::ALL.iter().map(|w| w.as_str())))
+            .into()
+    }
+}
+
+impl<T: Word> utoipa::ToSchema for Text<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        // "approval status" → "ApprovalStatus": one component per set of words.
+        let name: String = T::NAME
+            .split(' ')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect();
+        std::borrow::Cow::Owned(name)
+    }
+}
+
+pub type StageText = Text<cscx_domain::Stage>;
+pub type RoleText = Text<cscx_domain::Role>;
+pub type SeverityText = Text<cscx_domain::risk::Severity>;
+pub type ApprovalStatusText = Text<cscx_domain::ApprovalStatus>;

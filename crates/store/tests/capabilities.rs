@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{Duration, NaiveDate};
+use cscx_domain::ApprovalStatus;
 use cscx_store::entity::{self, Entity};
 use cscx_store::model::{AgentSession, Approval, Contract, Customer, RiskSignal};
 use cscx_store::product::User;
@@ -32,7 +33,7 @@ async fn customer(db: &Db, name: &str, arr: Option<&str>, health: Option<i32>) -
     cu.name = name.into();
     cu.arr = arr.map(|a| a.parse().unwrap());
     cu.health_score = health;
-    cu.stage = "active".into();
+    cu.stage = cscx_domain::Stage::Active.into();
     cu.csm_id = None;
     cu.segment = None;
     cu.renewal_date = None;
@@ -45,20 +46,20 @@ async fn customer(db: &Db, name: &str, arr: Option<&str>, health: Option<i32>) -
 async fn user(db: &Db) -> User {
     let mut u = User::sample(n());
     u.email = format!("user{}@example.com", n());
-    u.role = "csm".into();
+    u.role = cscx_domain::Role::Csm.into();
     let mut c = db.conn().await.unwrap();
     entity::insert(c.c(), &u).await.unwrap();
     u
 }
 
-fn approval(customer: Option<Id>, requested_by: Option<Id>, status: &str) -> Approval {
+fn approval(customer: Option<Id>, requested_by: Option<Id>, status: ApprovalStatus) -> Approval {
     let mut a = Approval::sample(n());
     a.session_id = None;
     a.resolved_by = None;
     a.customer_id = customer;
     a.requested_by = requested_by;
     a.status = status.into();
-    a.required_role = "csm".into();
+    a.required_role = cscx_domain::Role::Csm.into();
     a.expires_at = None;
     a
 }
@@ -88,9 +89,9 @@ async fn approvals_policies_upsert_and_lists_show_only_what_the_caller_may_see()
         owned.csm_id = Some(me.id);
         entity::update(c.c(), &owned).await.unwrap();
         let theirs = customer(db, "Theirs", None, None).await;
-        let asked = approval(Some(theirs.id), Some(me.id), "pending");
-        let on_mine = approval(Some(mine.id), Some(other.id), "pending");
-        let hidden = approval(Some(theirs.id), Some(other.id), "pending");
+        let asked = approval(Some(theirs.id), Some(me.id), ApprovalStatus::Pending);
+        let on_mine = approval(Some(mine.id), Some(other.id), ApprovalStatus::Pending);
+        let hidden = approval(Some(theirs.id), Some(other.id), ApprovalStatus::Pending);
         for a in [&asked, &on_mine, &hidden] {
             entity::insert(c.c(), a).await.unwrap();
         }
@@ -113,15 +114,15 @@ async fn approvals_policies_upsert_and_lists_show_only_what_the_caller_may_see()
             .unwrap();
         assert_eq!(older.len(), 2, "keyset: strictly before the cursor");
 
-        let mut due = approval(None, None, "pending");
+        let mut due = approval(None, None, ApprovalStatus::Pending);
         due.expires_at = Some(at("2027-01-03"));
-        let mut decided = approval(None, None, "approved");
+        let mut decided = approval(None, None, ApprovalStatus::Approved);
         decided.expires_at = Some(at("2027-01-03"));
         entity::insert(c.c(), &due).await.unwrap();
         entity::insert(c.c(), &decided).await.unwrap();
         assert_eq!(approvals::expire_due(c.c(), now).await.unwrap(), 1);
         let due: Approval = entity::get(c.c(), due.id).await.unwrap().unwrap();
-        assert_eq!(due.status, "expired");
+        assert_eq!(due.status, ApprovalStatus::Expired);
         drop(c);
         t.finish().await;
     }
@@ -137,7 +138,10 @@ async fn an_open_automatic_signal_is_refreshed_not_repeated() {
             id: Id::new(),
             customer_id: cu.id,
             signal_type: "champion_lost".into(),
-            severity: severity.into(),
+            severity: severity
+                .parse::<cscx_domain::risk::Severity>()
+                .unwrap()
+                .into(),
             description: Some(format!("{severity} now")),
             detected_at: at("2027-01-04"),
             resolved_at: None,
@@ -155,7 +159,7 @@ async fn an_open_automatic_signal_is_refreshed_not_repeated() {
         assert_eq!(first, again, "{}", t.backend().name());
         let open = intelligence::open_auto_signals(c.c(), cu.id).await.unwrap();
         assert_eq!(open.len(), 1);
-        assert_eq!(open[0].severity, "high");
+        assert_eq!(open[0].severity, cscx_domain::risk::Severity::High);
 
         let mut resolved = open[0].clone();
         resolved.resolved_at = Some(at("2027-01-05"));

@@ -9,26 +9,26 @@ use super::{ActionError, Applied, Draft, Run};
 use crate::events::record;
 
 pub(super) fn prepare(d: &Draft<'_>) -> Value {
-    let from = d.customer.as_ref().map(|c| c.stage.clone());
+    let from = d.customer.as_ref().map(|c| c.stage.as_str());
     json!({
-        "summary": format!("Move {} from {} to {}", d.name(), from.as_deref().unwrap_or("?"),
+        "summary": format!("Move {} from {} to {}", d.name(), from.unwrap_or("?"),
             d.str("stage").unwrap_or("?")),
         "customer": d.name(), "from": from, "to": d.args.get("stage"),
     })
 }
 
 pub(super) async fn apply(mut c: DbConn<'_>, run: &Run<'_>) -> Result<Applied, ActionError> {
-    let stage = run.str("stage").unwrap_or_default();
-    if stage.parse::<Stage>().is_err() {
-        return Err(ActionError::Failed(format!("{stage} is not a stage")));
-    }
+    let asked = run.str("stage").unwrap_or_default();
+    let Ok(stage) = asked.parse::<Stage>() else {
+        return Err(ActionError::Failed(format!("{asked} is not a stage")));
+    };
     let mut cu = run.load_customer(c.re(), true).await?;
-    let from = std::mem::replace(&mut cu.stage, stage.clone());
+    let from = std::mem::replace(&mut cu.stage, stage.into());
     cu.updated_at = run.now;
     entity::update(c.re(), &cu).await?;
     let event = Event::StageChanged {
-        from: from.clone(),
-        to: stage.clone(),
+        from: from.to_string(),
+        to: stage.to_string(),
     };
     record(c, &event, &run.actor(), Some(cu.id), run.now).await?;
     Ok((

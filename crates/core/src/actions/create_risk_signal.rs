@@ -1,6 +1,7 @@
 //! `create_risk_signal`: a risk a person (through an agent) puts on the account.
 
 use cscx_domain::events::Event;
+use cscx_domain::risk::Severity;
 use cscx_store::model::RiskSignal;
 use cscx_store::{entity, DbConn, Id};
 use serde_json::{json, Value};
@@ -33,11 +34,15 @@ pub(super) async fn raise(
 ) -> Result<RiskSignal, ActionError> {
     let a = run.approval;
     let customer_id = run.customer()?;
+    let severity = match run.str("severity") {
+        Some(s) => s.parse::<Severity>().map_err(ActionError::Failed)?,
+        None => Severity::High,
+    };
     let signal = RiskSignal {
         id: Id::new(),
         customer_id,
         signal_type,
-        severity: run.str("severity").unwrap_or_else(|| "high".into()),
+        severity: severity.into(),
         description: run.str("reason").or(run.str("description")),
         detected_at: run.now,
         resolved_at: None,
@@ -53,7 +58,7 @@ pub(super) async fn raise(
     let event = Event::SignalRaised {
         signal_id: signal.id.0,
         signal_type: signal.signal_type.clone(),
-        severity: signal.severity.clone(),
+        severity: signal.severity.to_string(),
         source: signal.source.clone(),
     };
     record(c, &event, &run.actor(), Some(customer_id), run.now).await?;

@@ -684,7 +684,7 @@ async fn run_tool(
                         "approval_id": a.id, "status": a.status, "preview": prepared.preview,
                         "required_role": a.required_role,
                     });
-                    if a.status == "approved" {
+                    if a.status == cscx_domain::ApprovalStatus::Approved {
                         // Auto-approved by policy: run it now; it is still logged as an approval.
                         approvals::execute(turn.app, a.id).await?;
                         let done = approvals::fetch(turn.app, a.id).await?;

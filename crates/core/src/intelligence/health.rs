@@ -75,7 +75,10 @@ pub async fn gather_inputs(
         .filter(|s| s.sentiment.as_deref() == Some("negative"))
         .count() as i32;
     let signals = store::signals_open_at(c.c(), customer.id, end).await?;
-    inputs.open_signals = signals.into_iter().map(|s| s.severity).collect();
+    inputs.open_signals = signals
+        .into_iter()
+        .map(|s| s.severity.to_string())
+        .collect();
     inputs.days_to_renewal = customer.renewal_date.map(|d| (d - as_of).num_days());
     let contracts = cscx_store::contracts::of_customer(c.c(), customer.id).await?;
     let started: Vec<&Contract> = contracts
@@ -91,7 +94,7 @@ pub async fn gather_inputs(
     } else {
         Some("expired".into())
     };
-    inputs.stage = (!point_in_time).then(|| customer.stage.clone());
+    inputs.stage = (!point_in_time).then(|| customer.stage.to_string());
     Ok(inputs)
 }
 
@@ -128,7 +131,7 @@ pub async fn score_as_of(
     let inputs = gather_inputs(app, customer, as_of, point_in_time).await?;
     let mut result = health_math::compute(&model, &inputs);
     // A prospect has not bought yet: there is no customer health to speak of.
-    if !point_in_time && customer.stage == "prospect" {
+    if !point_in_time && customer.stage == cscx_domain::Stage::Prospect {
         result.score = None;
         result.grade = None;
         result.note = Some("prospects are not scored until they become customers".into());

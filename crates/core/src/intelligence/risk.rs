@@ -90,11 +90,11 @@ pub async fn sync_risk_signals(app: &App, customer_id: Id) -> CoreResult<bool> {
         }
         match open_by_type.get(d.signal_type) {
             Some(existing) => {
-                if existing.severity != d.severity.as_str()
+                if existing.severity != d.severity
                     || existing.description.as_deref() != Some(d.description.as_str())
                 {
                     let mut s = (*existing).clone();
-                    s.severity = d.severity.as_str().into();
+                    s.severity = d.severity.into();
                     s.description = Some(d.description.clone());
                     s.metadata = metadata;
                     entity::update(tx.c(), &s).await?;
@@ -106,7 +106,7 @@ pub async fn sync_risk_signals(app: &App, customer_id: Id) -> CoreResult<bool> {
                     id: Id::new(),
                     customer_id,
                     signal_type: d.signal_type.into(),
-                    severity: d.severity.as_str().into(),
+                    severity: d.severity.into(),
                     description: Some(d.description.clone()),
                     detected_at: now,
                     resolved_at: None,
@@ -147,7 +147,7 @@ pub async fn primary_contact_removed(
         id: Id::new(),
         customer_id: s.customer_id,
         signal_type: "champion_lost".into(),
-        severity: "high".into(),
+        severity: risk_math::Severity::High.into(),
         description: Some(format!(
             "Primary contact {} was removed and not replaced.",
             s.name
@@ -165,7 +165,7 @@ pub async fn primary_contact_removed(
     let event = Event::SignalRaised {
         signal_id: open.0,
         signal_type: signal.signal_type.clone(),
-        severity: signal.severity.clone(),
+        severity: signal.severity.to_string(),
         source: signal.source.clone(),
     };
     record(c, &event, &Actor::system(), Some(s.customer_id), now).await
@@ -228,7 +228,8 @@ pub async fn create_signal(
         Some(new.signal_type.as_str()),
         cscx_domain::validate::text(50),
     );
-    if new.severity.parse::<risk_math::Severity>().is_err() {
+    let severity = new.severity.parse::<risk_math::Severity>();
+    if severity.is_err() {
         e.add("severity", "must be one of low, medium, high, critical");
     }
     e.check(
@@ -249,7 +250,7 @@ pub async fn create_signal(
         id: Id::new(),
         customer_id,
         signal_type: new.signal_type.trim().to_owned(),
-        severity: new.severity,
+        severity: severity.expect("checked above").into(),
         description: new.description,
         detected_at: now,
         resolved_at: None,
@@ -262,7 +263,7 @@ pub async fn create_signal(
     let event = Event::SignalRaised {
         signal_id: s.id.0,
         signal_type: s.signal_type.clone(),
-        severity: s.severity.clone(),
+        severity: s.severity.to_string(),
         source: s.source.clone(),
     };
     record(tx.c(), &event, &Actor::of(who), Some(customer_id), now).await?;

@@ -103,19 +103,19 @@ pub(super) async fn approvals_page(
             .into_iter()
             .map(|a| {
                 let preview = a.preview.clone().unwrap_or(Value::Null);
-                let needed = cscx_core::authz::stored_role(&a.required_role);
+                let needed = *a.required_role;
                 PendingView {
                     id: a.id,
                     summary: a.details.clone().unwrap_or_else(|| a.action.clone()),
                     agent: a.agent_id.clone().unwrap_or_else(|| "—".into()),
-                    required_role: a.required_role.clone(),
+                    required_role: a.required_role.to_string(),
                     expires: a
                         .expires_at
                         .map(|e| e.to_rfc3339())
                         .unwrap_or_else(|| "never".into()),
                     preview: preview_text(&preview),
                     allowed: role >= needed,
-                    editable_body: a.action == "send_email",
+                    editable_body: a.action == cscx_core::actions::Action::SendEmail.name(),
                     body: a.action_data["body"].as_str().unwrap_or("").to_string(),
                     action: a.action,
                 }
@@ -125,7 +125,7 @@ pub(super) async fn approvals_page(
             .into_iter()
             .map(|a| DecidedView {
                 summary: a.details.clone().unwrap_or_else(|| a.action.clone()),
-                status: a.status,
+                status: a.status.to_string(),
                 comment: a.comment.unwrap_or_default(),
                 result: a
                     .result

@@ -98,7 +98,7 @@ pub(super) async fn customer_page(
     .map(|r| {
         (
             r.signal_type,
-            r.severity,
+            r.severity.to_string(),
             if r.resolved_at.is_some() {
                 "resolved".to_string()
             } else {

@@ -134,7 +134,7 @@ pub(super) async fn customers(
                 .unwrap_or_else(|| "—".into()),
             segment: c.segment.clone().unwrap_or_else(|| "—".into()),
             name: c.name,
-            stage: c.stage,
+            stage: c.stage.to_string(),
         })
         .collect();
     let csms = match s.app.users.list(None, 500).await {

@@ -173,7 +173,7 @@ pub(super) async fn edit_customer(
     };
     let mut values = HashMap::new();
     values.insert("name".into(), c.name);
-    values.insert("stage".into(), c.stage);
+    values.insert("stage".into(), c.stage.to_string());
     values.insert(
         "arr".into(),
         c.arr.map(|a| a.0.to_string()).unwrap_or_default(),

@@ -40,7 +40,7 @@ pub(super) async fn signals(
                 r.customer_id,
                 n.customer_name,
                 r.signal_type,
-                r.severity,
+                r.severity.to_string(),
                 r.detected_at.to_rfc3339(),
                 r.description.unwrap_or_default(),
             )

@@ -313,7 +313,7 @@ async fn an_approval_decided_before_a_crash_is_executed_by_the_job() {
                 .await
                 .unwrap()
                 .unwrap();
-            a.status = "approved".into();
+            a.status = cscx_domain::ApprovalStatus::Approved.into();
             cscx_store::entity::update(tx.c(), &a).await.unwrap();
             let job = cscx_core::approvals::execute_job(id);
             cscx_jobs::queue::enqueue_in(tx.c(), &job, t.app.now())
@@ -325,7 +325,7 @@ async fn an_approval_decided_before_a_crash_is_executed_by_the_job() {
         t.app.drain_jobs(1).await.unwrap();
         assert_eq!(count(&t, "SELECT COUNT(*) FROM save_plays").await, 1);
         let a = cscx_core::approvals::fetch(&t.app, id).await.unwrap();
-        assert_eq!(a.status, "executed");
+        assert_eq!(a.status, cscx_domain::ApprovalStatus::Executed);
         cscx_core::approvals::execute(&t.app, id).await.unwrap();
         assert_eq!(count(&t, "SELECT COUNT(*) FROM save_plays").await, 1);
         t.finish().await;

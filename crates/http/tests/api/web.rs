@@ -291,7 +291,7 @@ async fn decide_an_approval_from_the_inbox() {
         let a = cscx_core::approvals::fetch(&t.app, approval.parse().unwrap())
             .await
             .unwrap();
-        assert_eq!(a.status, "executed");
+        assert_eq!(a.status, cscx_domain::ApprovalStatus::Executed);
         assert_eq!(a.action_data["body"], "Hi Jane,\n\nEdited in the inbox.\n");
         let (s, _, _) = csm
             .post(
