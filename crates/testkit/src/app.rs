@@ -1,27 +1,20 @@
-//! The HTTP API over a real socket, on SQLite and (when configured) PostgreSQL. One test binary
-//! with a module per capability.
-
-mod agents;
-mod contracts;
-mod events;
-mod foundation;
-mod hardening;
-mod intelligence;
-mod web;
+//! The whole product in-process over a real socket ([`TestApp`]), on SQLite and (when
+//! configured) PostgreSQL: what the API, web and capability suites drive.
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{Duration, NaiveDate, Utc};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use crate::TestDb;
+use cscx_core::agents::AgentSettings;
 use cscx_core::audit::Actor;
 use cscx_core::auth::AuthConfig;
 use cscx_core::secrets::MasterKey;
 use cscx_core::App;
 use cscx_domain::{FakeClock, Role, TokenScope};
 use cscx_http::{AppState, HttpConfig};
-use cscx_testkit::TestDb;
 
 pub struct TestApp {
     pub base: String,
@@ -31,7 +24,7 @@ pub struct TestApp {
     pub db: TestDb,
     pub admin: String,
     server: tokio::task::JoinHandle<()>,
-    _blobs: cscx_testkit::TempDir,
+    _blobs: crate::TempDir,
 }
 
 impl TestApp {
@@ -40,8 +33,17 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: TestDb, http: HttpConfig) -> TestApp {
+        Self::spawn_configured(db, http, |agents| agents).await
+    }
+
+    /// With the agents' settings changed, e.g. `|a| a.with_mail(transport)`.
+    pub async fn spawn_configured(
+        db: TestDb,
+        http: HttpConfig,
+        agents: impl FnOnce(AgentSettings) -> AgentSettings,
+    ) -> TestApp {
         let clock = FakeClock::at(Utc::now());
-        let blobs = cscx_testkit::TempDir::new("cscx-blobs");
+        let blobs = crate::TempDir::new("cscx-blobs");
         let app = App::new(
             db.db.clone(),
             Arc::new(clock.clone()),
@@ -51,7 +53,7 @@ impl TestApp {
                 vendor_name: Some("Northwind Analytics".into()),
                 ..cscx_core::contracts::ContractSettings::in_dir(blobs.path())
             },
-            cscx_core::agents::AgentSettings::in_dir(blobs.path().join("outbox")),
+            agents(AgentSettings::in_dir(blobs.path().join("outbox"))),
         );
         let state = AppState::new(app.clone(), http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -186,6 +188,43 @@ impl TestApp {
             .and_then(|v| v.split(';').next())
             .expect("a session cookie")
             .to_string()
+    }
+
+    /// Runs every due background job (rollups, rescoring) to completion.
+    pub async fn drain_jobs(&self) -> usize {
+        self.app.drain_jobs(1).await.unwrap()
+    }
+
+    /// Posts a batch of usage events.
+    pub async fn ingest(&self, events: Value) -> (StatusCode, Value) {
+        self.post("/api/v1/usage/events", events).await
+    }
+
+    /// Today by the test clock.
+    pub fn today(&self) -> NaiveDate {
+        cscx_domain::Clock::now(&self.clock).date_naive()
+    }
+
+    /// Logins and feature use for `users` users on each of the `days` days ending `end_age`
+    /// days ago.
+    pub fn activity(
+        &self,
+        customer: &str,
+        users: usize,
+        days: std::ops::RangeInclusive<i64>,
+        tag: &str,
+    ) -> Vec<Value> {
+        let today = self.today();
+        let mut out = Vec::new();
+        for age in days {
+            let day = today - Duration::days(age);
+            let ts = day.and_hms_opt(10, 0, 0).unwrap().and_utc().to_rfc3339();
+            for u in 0..users {
+                out.push(json!({"event_id": format!("{tag}-{age}-{u}"), "customer_id": customer, "event_type": "login", "user_id": format!("u{u}"), "timestamp": ts}));
+                out.push(json!({"event_id": format!("{tag}-{age}-{u}-f"), "customer_id": customer, "event_type": "feature_used", "user_id": format!("u{u}"), "timestamp": ts, "metadata": {"feature": format!("f{}", u % 5)}}));
+            }
+        }
+        out
     }
 
     pub async fn finish(self) {

@@ -1,5 +1,14 @@
 //! Test helpers shared by the integration suites: a fresh database per test on SQLite (always)
-//! and on PostgreSQL (when `CSCX_TEST_DATABASE_URL` is set), dropped afterwards.
+//! and on PostgreSQL (when `CSCX_TEST_DATABASE_URL` is set), dropped afterwards. With the `app`
+//! feature also the whole product in-process ([`app::TestApp`]), a scripted language model and
+//! in-process fakes of the outside systems (`connect`), for any crate's tests.
+
+#[cfg(feature = "app")]
+pub mod app;
+#[cfg(feature = "app")]
+pub mod connect;
+#[cfg(feature = "model")]
+pub mod model;
 
 use std::path::PathBuf;
 use std::sync::Once;

@@ -2,36 +2,9 @@
 //! omissions are filled by the rules and said so, and a bad answer is an error (the caller then
 //! keeps the builtin result).
 
-use futures::future::BoxFuture;
-
 use cscx_ai::contract::llm::extract_with;
 use cscx_ai::contract::ExtractOptions;
-use cscx_ai::llm::{ChatRequest, ChatResponse, EventSink, LlmError, Provider};
-
-/// A test double that answers every request with a fixed text and remembers the prompt.
-struct Scripted {
-    answer: String,
-    seen: std::sync::Mutex<Option<String>>,
-}
-
-impl Provider for Scripted {
-    fn name(&self) -> String {
-        "scripted".into()
-    }
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        _on: EventSink<'a>,
-    ) -> BoxFuture<'a, Result<ChatResponse, LlmError>> {
-        *self.seen.lock().unwrap() = Some(req.system.clone());
-        Box::pin(async move {
-            Ok(ChatResponse {
-                content: self.answer.clone(),
-                ..Default::default()
-            })
-        })
-    }
-}
+use cscx_testkit::model::ScriptedModel;
 
 const TEXT: &str = "MASTER SERVICES AGREEMENT\n\nThis Agreement is made as of January 15, 2025 by and between Northwind Analytics, Inc. (\"Provider\") and Contoso Health Systems, Inc. (\"Customer\").\n\nThe initial term is two (2) years. This Agreement is governed by the laws of the Commonwealth of Massachusetts.\n";
 
@@ -45,21 +18,14 @@ async fn values_need_quotes_from_the_document() {
  "agreement_date": {"value": "15 January", "quote": "January 15, 2025"},
  "parties": []}
 ```"#;
-    let p = Scripted {
-        answer: answer.into(),
-        seen: Default::default(),
-    };
+    let p = ScriptedModel::answering(answer);
     let options = ExtractOptions {
         vendor_name: Some("Northwind Analytics".into()),
     };
     let r = extract_with(&p, TEXT, &options).await.unwrap();
     assert_eq!(r.engine, "llm:scripted");
-    assert!(p
-        .seen
-        .lock()
-        .unwrap()
-        .as_ref()
-        .unwrap()
+    assert!(p.requests()[0]
+        .system
         .contains("We are the vendor \"Northwind Analytics\""));
 
     let law = r.governing_law.as_ref().unwrap();
@@ -96,10 +62,7 @@ async fn values_need_quotes_from_the_document() {
 
 #[tokio::test]
 async fn an_answer_that_is_not_json_is_an_error() {
-    let p = Scripted {
-        answer: "I cannot read this contract.".into(),
-        seen: Default::default(),
-    };
+    let p = ScriptedModel::answering("I cannot read this contract.");
     let err = extract_with(&p, TEXT, &ExtractOptions::default())
         .await
         .unwrap_err();

@@ -624,3 +624,106 @@ async fn viewers_cannot_run_the_agent_and_sessions_are_private() {
         t.finish().await;
     }
 }
+
+/// Delivery goes through whatever transport is configured, not the executor: a refusal marks
+/// the action failed, an outage leaves it approved for the job to retry, and a retried or
+/// repeated execution delivers once.
+#[tokio::test]
+async fn approved_mail_goes_through_the_configured_transport_once() {
+    use cscx_testkit::connect::{Behaviour, RecordingTransport};
+    for db in cscx_testkit::TestDb::all().await {
+        let transport = std::sync::Arc::new(RecordingTransport::default());
+        let mail = transport.clone();
+        let calendar = transport.clone();
+        let t = TestApp::spawn_configured(db, Default::default(), move |a| {
+            a.with_mail(mail).with_calendar(calendar)
+        })
+        .await;
+        let (_, session) = setup(&t).await;
+        let admin = t.admin.clone();
+
+        // Down: the approval stays approved (the job retries) and nothing was delivered.
+        transport.set(Behaviour::Unavailable);
+        let (_, events) = say(
+            &t,
+            &admin,
+            &session,
+            "Draft a thank-you email to Acme Corp",
+            None,
+        )
+        .await;
+        let id = approval_event(&events)["approval_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, a) = t
+            .post(&format!("/api/v1/approvals/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        assert_eq!(a["status"], "approved", "{a}");
+        assert!(transport.mail().is_empty());
+
+        // Back up: the job delivers it; running it again delivers nothing new.
+        transport.set(Behaviour::Deliver);
+        t.app.drain_jobs(1).await.unwrap();
+        let approval = cscx_core::approvals::fetch(&t.app, id.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(approval.status, cscx_domain::ApprovalStatus::Executed);
+        let result = approval.result.unwrap();
+        assert_eq!(result["delivered"], true, "{result}");
+        assert_eq!(result["channel"], "recording");
+        cscx_core::approvals::execute(&t.app, approval.id)
+            .await
+            .unwrap();
+        let sent = transport.mail();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].key, id);
+        assert_eq!(sent[0].to, vec!["jane@acme.example".to_string()]);
+        assert!(sent[0].body.starts_with("Hi Jane,"), "{}", sent[0].body);
+
+        // Refused for good: the action is failed, with the reason.
+        transport.set(Behaviour::Refuse);
+        let (_, events) = say(
+            &t,
+            &admin,
+            &session,
+            "Email Acme Corp a renewal reminder",
+            None,
+        )
+        .await;
+        let id = approval_event(&events)["approval_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, a) = t
+            .post(&format!("/api/v1/approvals/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        assert_eq!(a["status"], "failed", "{a}");
+        assert_eq!(a["result"]["error"], "recipient refused");
+
+        // An invitation goes to the calendar, and the meeting says it was sent.
+        transport.set(Behaviour::Deliver);
+        let (_, events) = say(
+            &t,
+            &admin,
+            &session,
+            "Schedule a meeting with Acme Corp next week",
+            None,
+        )
+        .await;
+        let id = approval_event(&events)["approval_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, a) = t
+            .post(&format!("/api/v1/approvals/{id}/approve"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        assert_eq!(a["status"], "executed", "{a}");
+        assert_eq!(transport.invitations().len(), 1);
+        assert_eq!(transport.invitations()[0].uid(), format!("{id}@cscx"));
+        t.finish().await;
+    }
+}

@@ -1,7 +1,7 @@
 //! Customer intelligence over HTTP: ingestion edge cases, rollups, health with reasons and
 //! history, point-in-time scores, risk signals, back-tests.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -10,43 +10,6 @@ use cscx_domain::{Role, TokenScope};
 
 use super::agents::count;
 use super::{each_backend, error_code, TestApp};
-
-impl TestApp {
-    /// Runs every due background job (rollups, rescoring) to completion.
-    async fn drain_jobs(&self) -> usize {
-        self.app.drain_jobs(1).await.unwrap()
-    }
-
-    async fn ingest(&self, events: Value) -> (StatusCode, Value) {
-        self.post("/api/v1/usage/events", events).await
-    }
-
-    fn today(&self) -> NaiveDate {
-        cscx_domain::Clock::now(&self.clock).date_naive()
-    }
-
-    /// Logins and feature use for `users` users on each of the `days` days ending `end_age`
-    /// days ago.
-    fn activity(
-        &self,
-        customer: &str,
-        users: usize,
-        days: std::ops::RangeInclusive<i64>,
-        tag: &str,
-    ) -> Vec<Value> {
-        let today = self.today();
-        let mut out = Vec::new();
-        for age in days {
-            let day = today - Duration::days(age);
-            let ts = day.and_hms_opt(10, 0, 0).unwrap().and_utc().to_rfc3339();
-            for u in 0..users {
-                out.push(json!({"event_id": format!("{tag}-{age}-{u}"), "customer_id": customer, "event_type": "login", "user_id": format!("u{u}"), "timestamp": ts}));
-                out.push(json!({"event_id": format!("{tag}-{age}-{u}-f"), "customer_id": customer, "event_type": "feature_used", "user_id": format!("u{u}"), "timestamp": ts, "metadata": {"feature": format!("f{}", u % 5)}}));
-            }
-        }
-        out
-    }
-}
 
 #[tokio::test]
 async fn ingestion_reports_every_event_and_never_drops_silently() {
