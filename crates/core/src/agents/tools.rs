@@ -66,42 +66,28 @@ pub async fn run_read(
     let today = app.clock.now().date_naive();
     Ok(match tool {
         "customer_overview" => {
-            let cu = match load_customer(app, args).await? {
-                Ok(c) => c,
+            let id = match customer_id(args) {
+                Ok(id) => id,
                 Err(e) => return Ok(Err(e)),
             };
-            let health = intelligence::current_health(app, cu.id).await?;
-            let changes = health
+            let Some(o) = crate::overview::of_customer(app, id).await? else {
+                return Ok(Err("no customer has this id".into()));
+            };
+            let changes = o
+                .latest
                 .as_ref()
-                .and_then(|h| h.components.as_ref())
-                .and_then(|c| c.get("changes").cloned())
+                .map(|r| json!(r.changes))
                 .unwrap_or(json!([]));
-            let signals = intelligence::list_signals(
-                app,
-                &SignalFilter {
-                    customer_id: Some(cu.id),
-                    status: Some("open".into()),
-                    ..Default::default()
-                },
-                None,
-                20,
-            )
-            .await?;
-            let mut c = app.db.conn().await?;
-            let people: Vec<Stakeholder> =
-                cscx_store::stakeholders::of_customer(c.c(), cu.id).await?;
-            let contracts: Vec<Contract> = cscx_store::contracts::of_customer(c.c(), cu.id).await?;
-            let usage =
-                cscx_store::usage::metrics(c.c(), cu.id, today - Duration::days(3), today).await?;
-            let primary = people.iter().find(|p| p.is_primary);
+            let cu = &o.customer;
+            let primary = o.primary_contact();
             Ok(json!({
-                "customer": customer_json(&cu),
+                "customer": customer_json(cu),
                 "health": { "score": cu.health_score, "grade": grade(cu.health_score), "changes": changes },
-                "open_risks": signals.iter().map(|s| json!({"signal_type": s.signal_type, "severity": s.severity, "description": s.description})).collect::<Vec<_>>(),
-                "stakeholders": { "count": people.len(), "primary": primary.map(|p| json!({"name": p.name, "role": p.role, "email": p.email})) },
-                "contracts": { "count": contracts.len(), "active": contracts.iter().filter(|k| k.status == "active").count(),
-                               "next_end_date": contracts.iter().filter_map(|k| k.end_date).filter(|d| *d >= today).min() },
-                "usage": usage.last().map(usage_json),
+                "open_risks": o.open_signals.iter().take(20).map(|s| json!({"signal_type": s.signal_type, "severity": s.severity, "description": s.description})).collect::<Vec<_>>(),
+                "stakeholders": { "count": o.people.len(), "primary": primary.map(|p| json!({"name": p.name, "role": p.role, "email": p.email})) },
+                "contracts": { "count": o.contracts.len(), "active": o.active_contracts().count(),
+                               "next_end_date": o.contracts.iter().filter_map(|k| k.end_date).filter(|d| *d >= today).min() },
+                "usage": o.usage.last().map(usage_json),
             }))
         }
         "health_explain" => {

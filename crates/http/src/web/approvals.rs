@@ -25,10 +25,7 @@ pub(super) struct DecidedView {
 #[derive(Template)]
 #[template(path = "approvals.html")]
 pub(super) struct ApprovalsPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     can_decide: bool,
     pending: Vec<PendingView>,
     decided: Vec<DecidedView>,
@@ -73,31 +70,21 @@ pub(super) async fn approvals_page(
     v: Visitor,
     message: Option<String>,
     error: Option<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     let f = |status: &str| cscx_core::approvals::ApprovalFilter {
         status: Some(status.into()),
         ..Default::default()
     };
-    let pending =
-        match cscx_core::approvals::list(&s.app, &v.principal, &f("pending"), None, 50).await {
-            Ok(x) => x,
-            Err(e) => return failure(e),
-        };
+    let pending = cscx_core::approvals::list(&s.app, &v.principal, &f("pending"), None, 50).await?;
     let mut decided = Vec::new();
     for st in ["executed", "failed", "rejected", "expired"] {
-        match cscx_core::approvals::list(&s.app, &v.principal, &f(st), None, 10).await {
-            Ok(x) => decided.extend(x),
-            Err(e) => return failure(e),
-        }
+        decided.extend(cscx_core::approvals::list(&s.app, &v.principal, &f(st), None, 10).await?);
     }
     decided.sort_by_key(|a| std::cmp::Reverse(a.resolved_at));
     decided.truncate(20);
     let role = v.principal.role;
-    render(&ApprovalsPage {
-        nav: "approvals",
-        user: v.name(),
-        role,
-        csrf: v.csrf.clone(),
+    Ok(render(&ApprovalsPage {
+        frame: v.frame("approvals"),
         can_decide: role >= Role::Csm,
         pending: pending
             .into_iter()
@@ -141,11 +128,11 @@ pub(super) async fn approvals_page(
             .collect(),
         message,
         error,
-    })
+    }))
 }
 
 pub(super) async fn approvals(State(s): State<AppState>, Page(v): Page) -> Response {
-    approvals_page(&s, v, None, None).await
+    approvals_page(&s, v, None, None).await.into_response()
 }
 
 pub(super) async fn decide(
@@ -188,13 +175,15 @@ pub(super) async fn decide(
     match result {
         Ok(a) => {
             let m = format!("{}: {}.", a.details.unwrap_or(a.action), a.status);
-            approvals_page(&s, v, Some(m), None).await
+            approvals_page(&s, v, Some(m), None).await.into_response()
         }
         Err(e) => {
             let Some(status) = user_error_status(&e) else {
                 return failure(e);
             };
-            let mut r = approvals_page(&s, v, None, Some(e.to_string())).await;
+            let mut r = approvals_page(&s, v, None, Some(e.to_string()))
+                .await
+                .into_response();
             *r.status_mut() = status;
             r
         }

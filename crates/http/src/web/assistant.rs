@@ -12,7 +12,7 @@ use cscx_domain::Role;
 use cscx_store::model::Customer;
 use cscx_store::{entity, Id};
 
-use super::{csrf_ok, csrf_refused, failure, render, Page, Visitor};
+use super::{csrf_ok, csrf_refused, render, Frame, Page, PageError, Visitor};
 use crate::state::AppState;
 
 const CHAT_JS: &str = include_str!("chat.js");
@@ -40,10 +40,7 @@ pub(super) async fn upload_script() -> Response {
 #[derive(Template)]
 #[template(path = "chat.html")]
 struct ChatPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     session: String,
     customer: Option<(Id, String)>,
     exchange: Vec<(String, String)>,
@@ -64,24 +61,18 @@ async fn page(
     v: Visitor,
     customer: Option<(Id, String)>,
     exchange: Vec<(String, String)>,
-) -> Response {
+) -> Result<Response, PageError> {
     if v.principal.role < Role::Csm {
-        return (StatusCode::FORBIDDEN, "viewers cannot use the assistant").into_response();
+        return Ok((StatusCode::FORBIDDEN, "viewers cannot use the assistant").into_response());
     }
     let session =
-        match agents::create_session(&s.app, &v.principal, customer.as_ref().map(|c| c.0)).await {
-            Ok(x) => x,
-            Err(e) => return failure(e),
-        };
-    render(&ChatPage {
-        nav: "chat",
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf,
+        agents::create_session(&s.app, &v.principal, customer.as_ref().map(|c| c.0)).await?;
+    Ok(render(&ChatPage {
+        frame: v.frame("chat"),
         session: session.id.to_string(),
         customer,
         exchange,
-    })
+    }))
 }
 
 pub(super) async fn chat_page(
@@ -90,7 +81,7 @@ pub(super) async fn chat_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let customer = customer_of(&s, q.get("customer_id")).await;
-    page(&s, v, customer, vec![]).await
+    page(&s, v, customer, vec![]).await.into_response()
 }
 
 /// Without JavaScript: the whole answer at once.
@@ -123,4 +114,5 @@ pub(super) async fn chat_post(
         vec![("You".into(), message), ("Agent".into(), reply)],
     )
     .await
+    .into_response()
 }

@@ -6,20 +6,16 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 
-use cscx_domain::Role;
 use cscx_store::events::EventFilter;
 use cscx_store::Id;
 
-use super::{failure, render, urlencode, Page};
+use super::{render, urlencode, Frame, Page, PageError};
 use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     event_type: String,
     /// (when, type, actor, details)
     rows: Vec<(String, String, String, String)>,
@@ -31,7 +27,7 @@ pub(super) async fn audit(
     State(s): State<AppState>,
     Page(v): Page,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let event_type = q.get("event_type").cloned().unwrap_or_default();
     let before = q.get("before").and_then(|c| c.parse::<Id>().ok());
     let filter = EventFilter {
@@ -39,11 +35,7 @@ pub(super) async fn audit(
         ..Default::default()
     };
     const LIMIT: u32 = 100;
-    let mut list =
-        match cscx_core::audit::list(&s.app, &v.principal, &filter, before, LIMIT + 1).await {
-            Ok(x) => x,
-            Err(e) => return failure(e),
-        };
+    let mut list = cscx_core::audit::list(&s.app, &v.principal, &filter, before, LIMIT + 1).await?;
     let next = (list.len() > LIMIT as usize).then(|| {
         list.truncate(LIMIT as usize);
         let last = list.last().map(|e| e.id.to_string()).unwrap_or_default();
@@ -63,13 +55,10 @@ pub(super) async fn audit(
             )
         })
         .collect();
-    render(&AuditPage {
-        nav: "admin",
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf,
+    Ok(render(&AuditPage {
+        frame: v.frame("admin"),
         event_type,
         rows,
         next,
-    })
+    }))
 }

@@ -13,16 +13,15 @@ use cscx_domain::Role;
 use cscx_store::model::Customer;
 use cscx_store::{entity, Id};
 
-use super::{csrf_ok, csrf_refused, failure, not_found, render, writable_id, Page};
+use super::{
+    csrf_ok, csrf_refused, failure, not_found, render, writable_id, Frame, Page, PageError,
+};
 use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "contract_upload.html")]
 struct UploadPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     customers: Vec<(String, String)>,
     selected: String,
     error: Option<String>,
@@ -55,10 +54,7 @@ pub(super) async fn upload_page(
         Err(e) => return failure(e),
     };
     render(&UploadPage {
-        nav: "customers",
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf,
+        frame: v.frame("customers"),
         customers,
         selected: q.get("customer_id").cloned().unwrap_or_default(),
         error: None,
@@ -123,10 +119,7 @@ pub(super) async fn upload(
         Err(message) => {
             let customers = customer_options(&s).await.unwrap_or_default();
             let mut r = render(&UploadPage {
-                nav: "customers",
-                user: v.name(),
-                role: v.principal.role,
-                csrf: v.csrf,
+                frame: v.frame("customers"),
                 customers,
                 selected: customer_id.map(|c| c.to_string()).unwrap_or_default(),
                 error: Some(message),
@@ -148,10 +141,7 @@ struct FieldRow {
 #[derive(Template)]
 #[template(path = "contract.html")]
 struct ReviewPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     id: Id,
     file_name: String,
     status: String,
@@ -240,7 +230,9 @@ pub(super) async fn review(
     let Ok(id) = id.parse::<Id>() else {
         return not_found("contract");
     };
-    review_page(&s, v, id, q.get("message").cloned(), None).await
+    review_page(&s, v, id, q.get("message").cloned(), None)
+        .await
+        .into_response()
 }
 
 async fn review_page(
@@ -249,18 +241,15 @@ async fn review_page(
     id: Id,
     message: Option<String>,
     error: Option<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     let c = match s.app.portfolio.get_contract(id).await {
         Ok(c) => c,
-        Err(cscx_core::CoreError::NotFound(_)) => return not_found("contract"),
-        Err(e) => return failure(e),
+        Err(cscx_core::CoreError::NotFound(_)) => return Ok(not_found("contract")),
+        Err(e) => return Err(e.into()),
     };
     let customer = match c.customer_id {
         Some(cid) => {
-            let mut conn = match s.app.db.conn().await {
-                Ok(x) => x,
-                Err(e) => return failure(e),
-            };
+            let mut conn = s.app.db.conn().await?;
             entity::get::<Customer>(conn.c(), cid)
                 .await
                 .ok()
@@ -354,11 +343,8 @@ async fn review_page(
     if let Some(e) = parsed["error"].as_str() {
         notes.push(e.to_string());
     }
-    render(&ReviewPage {
-        nav: "customers",
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf.clone(),
+    Ok(render(&ReviewPage {
+        frame: v.frame("customers"),
         id,
         file_name: c.file_name.clone().unwrap_or_else(|| "contract".into()),
         parsing: c.status == "parsing",
@@ -378,7 +364,7 @@ async fn review_page(
         status: c.status,
         message,
         error,
-    })
+    }))
 }
 
 /// The review page with the error of a refused action, under the error's status.
@@ -391,7 +377,9 @@ async fn review_with_error(
     let Some(status) = super::user_error_status(&e) else {
         return failure(e);
     };
-    let mut r = review_page(s, v, id, None, Some(e.to_string())).await;
+    let mut r = review_page(s, v, id, None, Some(e.to_string()))
+        .await
+        .into_response();
     *r.status_mut() = status;
     r
 }

@@ -5,10 +5,7 @@ use super::*;
 #[derive(Template)]
 #[template(path = "customer.html")]
 pub(super) struct CustomerPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     c: Customer,
     band: &'static str,
     health: String,
@@ -54,21 +51,21 @@ pub(super) async fn customer_page(
     v: Visitor,
     id: Id,
 ) -> Result<Option<CustomerPage>, cscx_core::CoreError> {
-    let app = &s.app;
-    let mut conn = app.db.conn().await?;
-    let Some(c) = entity::get::<Customer>(conn.c(), id).await? else {
+    let Some(o) = cscx_core::overview::of_customer(&s.app, id).await? else {
         return Ok(None);
     };
-    let history = cscx_core::intelligence::health_history(app, id, None, 60).await?;
-    let latest = history
-        .first()
-        .and_then(cscx_core::intelligence::stored_result);
-    let components = latest
+    let history = &o.history;
+    let components = o
+        .latest
         .iter()
         .flat_map(|r| &r.components)
         .map(|x| (x.key.clone(), x.score.to_string(), x.reason.clone()))
         .collect();
-    let changes = latest.map(|r| r.changes).unwrap_or_default();
+    let changes = o
+        .latest
+        .as_ref()
+        .map(|r| r.changes.clone())
+        .unwrap_or_default();
     let trend = match (history.first(), history.get(1)) {
         (Some(a), Some(b)) if a.score > b.score => format!("up from {}", b.score),
         (Some(a), Some(b)) if a.score < b.score => format!("down from {}", b.score),
@@ -80,40 +77,27 @@ pub(super) async fn customer_page(
         .rev()
         .map(|h| (h.recorded_at.millis(), h.score))
         .collect();
-    let today = app.clock.now().date_naive();
-    let usage =
-        cscx_store::usage::metrics(conn.c(), id, today - chrono::Duration::days(30), today).await?;
-    let features = cscx_core::agents::tools::top_features(usage.last(), 8);
-    let signals = cscx_core::intelligence::list_signals(
-        app,
-        &cscx_core::intelligence::SignalFilter {
-            customer_id: Some(id),
-            ..Default::default()
-        },
-        None,
-        20,
-    )
-    .await?
-    .into_iter()
-    .map(|r| {
-        (
-            r.signal_type,
-            r.severity.to_string(),
-            if r.resolved_at.is_some() {
-                "resolved".to_string()
-            } else {
-                "open".to_string()
-            },
-            r.description.or(r.resolution_notes).unwrap_or_default(),
-        )
-    })
-    .collect();
-    let people = cscx_store::stakeholders::of_customer(conn.c(), id).await?;
-    let contracts = cscx_store::contracts::of_customer(conn.c(), id).await?;
-    let mut entitlements = Vec::new();
-    for k in contracts.iter().filter(|k| k.status == "active") {
-        let rows = cscx_store::entitlements::of_contract(conn.c(), k.id).await?;
-        entitlements.extend(rows.into_iter().map(|e| {
+    let features = cscx_core::agents::tools::top_features(o.usage.last(), 8);
+    let signals = o
+        .recent_signals
+        .into_iter()
+        .map(|r| {
+            (
+                r.signal_type,
+                r.severity.to_string(),
+                if r.resolved_at.is_some() {
+                    "resolved".to_string()
+                } else {
+                    "open".to_string()
+                },
+                r.description.or(r.resolution_notes).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let entitlements = o
+        .entitlements
+        .into_iter()
+        .map(|e| {
             (
                 e.name,
                 e.quantity
@@ -122,21 +106,17 @@ pub(super) async fn customer_page(
                 money(&e.price),
                 e.category.unwrap_or_default(),
             )
-        }));
-    }
-    let activity: Vec<AgentActivity> = cscx_core::agents::recent_activity(app, id, 10).await?;
-    let csm = match c.csm_id {
-        Some(u) => entity::get::<cscx_store::product::User>(conn.c(), u)
-            .await?
-            .map(|u| u.name.unwrap_or(u.email))
-            .unwrap_or_else(|| "—".into()),
-        None => "unassigned".into(),
+        })
+        .collect();
+    let (c, usage, people, contracts, activity) =
+        (o.customer, o.usage, o.people, o.contracts, o.activity);
+    let csm = match (c.csm_id, o.csm) {
+        (Some(_), Some(name)) => name,
+        (Some(_), None) => "—".into(),
+        (None, _) => "unassigned".into(),
     };
     Ok(Some(CustomerPage {
-        nav: "customers",
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf,
+        frame: v.frame("customers"),
         band: band(c.health_score),
         health: health_text(c.health_score),
         trend,

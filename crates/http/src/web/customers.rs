@@ -34,10 +34,7 @@ pub(super) fn money(m: &Option<cscx_store::Money>) -> String {
 #[derive(Template)]
 #[template(path = "customers.html")]
 pub(super) struct CustomersPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     q: String,
     stage: String,
     band: String,
@@ -61,7 +58,7 @@ pub(super) async fn customers(
     State(s): State<AppState>,
     Page(v): Page,
     Query(p): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let get = |k: &str| p.get(k).map(|x| x.trim().to_string()).unwrap_or_default();
     let (q, stage, band_sel, within, sort_key) = (
         get("q"),
@@ -110,15 +107,11 @@ pub(super) async fn customers(
         Sort::parse(&sort_key).unwrap_or_default()
     };
     let cursor = p.get("cursor").and_then(|c| decode_cursor(c));
-    let (rows, next) = match s
+    let (rows, next) = s
         .app
         .portfolio
         .list_customers(&f, sort, cursor.as_ref(), 50)
-        .await
-    {
-        Ok(x) => x,
-        Err(e) => return failure(e),
-    };
+        .await?;
     // A cursor belongs to one sort and one set of filters: links that change either drop it.
     let next = next.map(|c| customers_url(&p, &[("cursor", encode_cursor(&c))]));
     let rows = rows
@@ -137,14 +130,15 @@ pub(super) async fn customers(
             stage: c.stage.to_string(),
         })
         .collect();
-    let csms = match s.app.users.list(None, 500).await {
-        Ok(users) => users
-            .into_iter()
-            .filter(|u| !u.disabled && u.role != "viewer")
-            .map(|u| (u.id.to_string(), u.name.unwrap_or(u.email)))
-            .collect(),
-        Err(e) => return failure(e),
-    };
+    let csms = s
+        .app
+        .users
+        .list(None, 500)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && u.role != "viewer")
+        .map(|u| (u.id.to_string(), u.name.unwrap_or(u.email)))
+        .collect();
     // Sorting by a column keeps the filters and starts from the first page.
     let sort_link = |key: &str| {
         Some(customers_url(
@@ -160,15 +154,12 @@ pub(super) async fn customers(
         ("Renewal", sort_link("renewal_date")),
         ("Segment", None),
     ];
-    render(&CustomersPage {
-        nav: "customers",
+    Ok(render(&CustomersPage {
+        frame: v.frame("customers"),
         segment,
         csm,
         csms,
         headers,
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf,
         q,
         stage,
         band: band_sel,
@@ -187,7 +178,7 @@ pub(super) async fn customers(
         rows,
         next,
         error,
-    })
+    }))
 }
 
 /// `/customers` with the current query, `set` applied (an empty value removes the parameter).

@@ -13,7 +13,7 @@ use cscx_core::CoreError;
 use cscx_domain::{Role, TokenScope};
 use cscx_store::Id;
 
-use super::{failure, not_found, refuse_write, render, writable_id, Page, Visitor};
+use super::{failure, not_found, refuse_write, render, writable_id, Frame, Page, Visitor};
 use crate::state::AppState;
 
 struct FormField {
@@ -27,10 +27,7 @@ struct FormField {
 #[derive(Template)]
 #[template(path = "customer_form.html")]
 struct CustomerForm {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     heading: String,
     action: String,
     fields: Vec<FormField>,
@@ -63,10 +60,7 @@ fn customer_form(
         errors.iter().map(|(k, m)| (k.clone(), m.clone())).collect();
     errs.sort();
     let page = CustomerForm {
-        nav: "customers",
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf.clone(),
+        frame: v.frame("customers"),
         heading,
         action: match id {
             Some(id) => format!("/customers/{id}/edit"),
@@ -230,10 +224,7 @@ struct TokenRow {
 #[derive(Template)]
 #[template(path = "admin.html")]
 struct AdminPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     users: Vec<cscx_core::users::UserView>,
     tokens: Vec<TokenRow>,
     roles: Vec<&'static str>,
@@ -291,10 +282,7 @@ async fn admin_page(
         })
         .collect();
     let mut r = render(&AdminPage {
-        nav: "admin",
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf.clone(),
+        frame: v.frame("admin"),
         users,
         tokens,
         roles: vec!["viewer", "csm", "manager", "admin"],

@@ -34,8 +34,8 @@ use std::collections::HashMap;
 use cscx_core::auth::{AuthVia, Principal};
 use cscx_domain::Role;
 use cscx_store::customers::{CustomerFilter, Sort};
-use cscx_store::model::{AgentActivity, Customer, Stakeholder};
-use cscx_store::{entity, Id};
+use cscx_store::model::{Customer, Stakeholder};
+use cscx_store::Id;
 
 use crate::routes::customers::{decode_cursor, encode_cursor};
 use crate::state::AppState;
@@ -115,6 +115,53 @@ impl Visitor {
             .name
             .clone()
             .unwrap_or_else(|| self.principal.email.clone())
+    }
+}
+
+/// What every signed-in page shows around its content: the navigation (with `nav` marked as
+/// the current section), who is signed in and as what (which decides the links they see), and
+/// the CSRF token their forms carry. One struct, so a page cannot forget a part of it.
+pub(super) struct Frame {
+    pub(super) nav: &'static str,
+    pub(super) user: String,
+    pub(super) role: Role,
+    pub(super) csrf: String,
+}
+
+impl Frame {
+    pub(super) fn can_write(&self) -> bool {
+        self.role >= Role::Csm
+    }
+
+    pub(super) fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+impl Visitor {
+    pub(super) fn frame(&self, nav: &'static str) -> Frame {
+        Frame {
+            nav,
+            user: self.name(),
+            role: self.principal.role,
+            csrf: self.csrf.clone(),
+        }
+    }
+}
+
+/// A page that could not be served: server trouble is logged and answered with a bare 500
+/// (no details reach the visitor). Handlers return `Result<Response, PageError>` and use `?`.
+pub(super) struct PageError(String);
+
+impl<E: std::fmt::Display> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.to_string())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        failure(self.0)
     }
 }
 

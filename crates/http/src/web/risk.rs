@@ -5,10 +5,7 @@ use super::*;
 #[derive(Template)]
 #[template(path = "signals.html")]
 struct SignalsPage {
-    nav: &'static str,
-    user: String,
-    role: Role,
-    csrf: String,
+    frame: Frame,
     severity: String,
     status: String,
     severities: Vec<&'static str>,
@@ -20,7 +17,7 @@ pub(super) async fn signals(
     State(s): State<AppState>,
     Page(v): Page,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let severity = q.get("severity").cloned().unwrap_or_default();
     let status = q.get("status").cloned().unwrap_or_else(|| "open".into());
     let f = cscx_core::intelligence::SignalFilter {
@@ -28,10 +25,7 @@ pub(super) async fn signals(
         status: (status != "any").then(|| status.clone()),
         ..Default::default()
     };
-    let list = match cscx_core::intelligence::list_named_signals(&s.app, &f, None, 100).await {
-        Ok(x) => x,
-        Err(e) => return failure(e),
-    };
+    let list = cscx_core::intelligence::list_named_signals(&s.app, &f, None, 100).await?;
     let rows = list
         .into_iter()
         .map(|n| {
@@ -46,15 +40,12 @@ pub(super) async fn signals(
             )
         })
         .collect();
-    render(&SignalsPage {
-        nav: "signals",
-        user: v.name(),
-        role: v.principal.role,
-        csrf: v.csrf,
+    Ok(render(&SignalsPage {
+        frame: v.frame("signals"),
         severity,
         status,
         severities: vec!["low", "medium", "high", "critical"],
         statuses: vec!["open", "resolved", "any"],
         rows,
-    })
+    }))
 }
