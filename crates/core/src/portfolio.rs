@@ -204,9 +204,9 @@ pub fn as_object(body: &Value) -> CoreResult<&Map<String, Value>> {
         .ok_or_else(|| CoreError::field("body", "must be a JSON object"))
 }
 
-/// Builds a new record from `template` (server-set columns and defaults) and the body.
+/// Builds a new record from `base` (server-set columns and defaults) and the body.
 fn build<E: Entity>(
-    template: Value,
+    base: E,
     body: &Map<String, Value>,
     writable: &[&str],
     required: &[&str],
@@ -214,7 +214,6 @@ fn build<E: Entity>(
 ) -> CoreResult<E> {
     let mut missing = FieldErrors::new();
     require(body, required, &mut missing);
-    let base: E = serde_json::from_value(template).expect("templates are valid records");
     match apply_patch(&base, body, writable, rules) {
         Ok(record) if missing.is_empty() => Ok(record),
         Ok(_) => Err(CoreError::Validation(missing)),
@@ -286,11 +285,22 @@ impl Portfolio {
     pub async fn create_customer(&self, who: &Principal, body: &Value) -> CoreResult<Customer> {
         authz::write_portfolio(who)?;
         let now = self.now();
-        let template = json!({
-            "id": Id::new(), "name": "", "arr": null, "industry": null, "stage": "onboarding",
-            "health_score": null, "csm_id": null, "salesforce_id": null, "hubspot_id": null,
-            "segment": null, "renewal_date": null, "metadata": {}, "created_at": now, "updated_at": now,
-        });
+        let template = Customer {
+            id: Id::new(),
+            name: String::new(),
+            arr: None,
+            industry: None,
+            stage: cscx_domain::Stage::Onboarding.into(),
+            health_score: None,
+            csm_id: None,
+            salesforce_id: None,
+            hubspot_id: None,
+            segment: None,
+            renewal_date: None,
+            metadata: json!({}),
+            created_at: now,
+            updated_at: now,
+        };
         let c = build(
             template,
             as_object(body)?,
@@ -372,11 +382,21 @@ impl Portfolio {
         authz::write_portfolio(who)?;
         self.get_customer(customer_id).await?;
         let now = self.now();
-        let template = json!({
-            "id": Id::new(), "customer_id": customer_id, "name": "", "role": null, "email": null,
-            "phone": null, "linkedin_url": null, "is_primary": false, "sentiment": null,
-            "notes": null, "metadata": {}, "created_at": now, "updated_at": now,
-        });
+        let template = Stakeholder {
+            id: Id::new(),
+            customer_id,
+            name: String::new(),
+            role: None,
+            email: None,
+            phone: None,
+            linkedin_url: None,
+            is_primary: false,
+            sentiment: None,
+            notes: None,
+            metadata: json!({}),
+            created_at: now,
+            updated_at: now,
+        };
         let s: Stakeholder = build(
             template,
             as_object(body)?,
@@ -465,7 +485,7 @@ impl Portfolio {
     ) -> CoreResult<Vec<Stakeholder>> {
         self.get_customer(customer_id).await?;
         let mut c = self.db.conn().await?;
-        Ok(entity::list_by(c.c(), "customer_id", customer_id, after, limit).await?)
+        Ok(cscx_store::stakeholders::page_of_customer(c.c(), customer_id, after, limit).await?)
     }
 
     // --- contracts -------------------------------------------------------------------------
@@ -474,13 +494,26 @@ impl Portfolio {
         authz::write_portfolio(who)?;
         refuse_blob_links(as_object(body)?)?;
         let now = self.now();
-        let template = json!({
-            "id": Id::new(), "customer_id": null, "file_url": null, "file_name": null,
-            "raw_text": null, "company_name": null, "arr": null, "contract_term": null,
-            "start_date": null, "end_date": null, "status": "active", "parsed_data": null,
-            "pricing_terms": null, "technical_requirements": null, "missing_info": null,
-            "next_steps": null, "created_at": now, "updated_at": now,
-        });
+        let template = Contract {
+            id: Id::new(),
+            customer_id: None,
+            file_url: None,
+            file_name: None,
+            raw_text: None,
+            company_name: None,
+            arr: None,
+            contract_term: None,
+            start_date: None,
+            end_date: None,
+            status: "active".into(),
+            parsed_data: None,
+            pricing_terms: None,
+            technical_requirements: None,
+            missing_info: None,
+            next_steps: None,
+            created_at: now,
+            updated_at: now,
+        };
         let c = build(
             template,
             as_object(body)?,
@@ -488,7 +521,6 @@ impl Portfolio {
             &[],
             validate_contract,
         )?;
-        let c: Contract = c;
         let mut tx = self.db.begin().await?;
         entity::insert(tx.c(), &c).await?;
         let event = Event::ContractAdded {
@@ -545,11 +577,18 @@ impl Portfolio {
     ) -> CoreResult<Entitlement> {
         authz::write_portfolio(who)?;
         self.get_contract(contract_id).await?;
-        let template = json!({
-            "id": Id::new(), "contract_id": contract_id, "name": "", "description": null,
-            "quantity": null, "unit": null, "price": null, "category": null, "metadata": {},
-            "created_at": self.now(),
-        });
+        let template = Entitlement {
+            id: Id::new(),
+            contract_id,
+            name: String::new(),
+            description: None,
+            quantity: None,
+            unit: None,
+            price: None,
+            category: None,
+            metadata: json!({}),
+            created_at: self.now(),
+        };
         let e = build(
             template,
             as_object(body)?,
@@ -599,6 +638,6 @@ impl Portfolio {
     ) -> CoreResult<Vec<Entitlement>> {
         self.get_contract(contract_id).await?;
         let mut c = self.db.conn().await?;
-        Ok(entity::list_by(c.c(), "contract_id", contract_id, after, limit).await?)
+        Ok(cscx_store::entitlements::page_of_contract(c.c(), contract_id, after, limit).await?)
     }
 }

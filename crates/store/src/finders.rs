@@ -25,20 +25,39 @@ macro_rules! finder {
 }
 pub(crate) use finder;
 
-/// `finders! { module: fn_name("column") -> Record, … }`: a module of one finder per line.
+/// `paged_finder!(fn_name("column") -> Record)`: one page of the records, in creation order,
+/// after the cursor (for API lists that can grow without bound).
+macro_rules! paged_finder {
+    ($name:ident($column:literal) -> $record:ident) => {
+        #[doc = concat!("One page of the ", stringify!($record), "s whose `", $column, "` is `id`, oldest first, after `after`.")]
+        pub async fn $name(
+            c: $crate::DbConn<'_>,
+            id: $crate::Id,
+            after: Option<$crate::Id>,
+            limit: u32,
+        ) -> $crate::Result<Vec<$crate::model::$record>> {
+            $crate::entity::list_by(c, $column, id, after, limit).await
+        }
+    };
+}
+pub(crate) use paged_finder;
+
+/// `finders! { module: fn_name / paged_name("column") -> Record, … }`: a module per line with
+/// the whole list and its pages.
 macro_rules! finders {
-    ($( $module:ident: $name:ident($column:literal) -> $record:ident ),* $(,)?) => {
+    ($( $module:ident: $name:ident / $paged:ident($column:literal) -> $record:ident ),* $(,)?) => {
         $(
             pub mod $module {
                 $crate::finders::finder!($name($column) -> $record);
+                $crate::finders::paged_finder!($paged($column) -> $record);
             }
         )*
     };
 }
 
 finders! {
-    stakeholders: of_customer("customer_id") -> Stakeholder,
-    entitlements: of_contract("contract_id") -> Entitlement,
-    meetings: of_customer("customer_id") -> Meeting,
-    agent_messages: of_session("session_id") -> AgentMessage,
+    stakeholders: of_customer / page_of_customer("customer_id") -> Stakeholder,
+    entitlements: of_contract / page_of_contract("contract_id") -> Entitlement,
+    meetings: of_customer / page_of_customer("customer_id") -> Meeting,
+    agent_messages: of_session / page_of_session("session_id") -> AgentMessage,
 }
