@@ -317,16 +317,25 @@ async fn search_knowledge(app: &App, query: &str) -> CoreResult<Vec<KnowledgeArt
         .filter(|w| w.len() > 2 && !STOP.contains(w))
         .map(str::to_string)
         .collect();
+    // Every article is read, a page at a time, keeping only the best three: no cap on how many
+    // articles the search sees.
     let mut c = app.db.conn().await?;
-    let all: Vec<KnowledgeArticle> = entity::list(c.c(), None, 1000).await?;
-    let mut scored: Vec<(usize, KnowledgeArticle)> = all
-        .into_iter()
-        .map(|a| {
+    let mut best: Vec<(usize, KnowledgeArticle)> = Vec::new();
+    let mut after = None;
+    loop {
+        let page: Vec<KnowledgeArticle> = entity::list(c.c(), after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for a in page {
             let hay = format!("{} {}", a.title, a.content).to_lowercase();
-            (words.iter().filter(|w| hay.contains(w.as_str())).count(), a)
-        })
-        .filter(|(s, _)| *s > 0)
-        .collect();
-    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
-    Ok(scored.into_iter().take(3).map(|(_, a)| a).collect())
+            let score = words.iter().filter(|w| hay.contains(w.as_str())).count();
+            if score > 0 {
+                best.push((score, a));
+            }
+        }
+        // Stable: among equal scores the older article stays first, as before.
+        best.sort_by_key(|s| std::cmp::Reverse(s.0));
+        best.truncate(3);
+    }
+    Ok(best.into_iter().map(|(_, a)| a).collect())
 }

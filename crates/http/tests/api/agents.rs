@@ -727,3 +727,38 @@ async fn approved_mail_goes_through_the_configured_transport_once() {
         t.finish().await;
     }
 }
+
+/// The knowledge search reads every article, however many there are (it stopped at the first
+/// 1,000, so an answer written later was never found).
+#[tokio::test]
+async fn knowledge_search_reads_past_the_first_thousand_articles() {
+    use cscx_store::model::KnowledgeArticle;
+    use cscx_store::Entity;
+    for t in each_backend().await {
+        let who = t.app.auth.authenticate_bearer(&t.admin).await.unwrap();
+        let mut tx = t.app.db.begin().await.unwrap();
+        for n in 0..1_001 {
+            let mut a = KnowledgeArticle::sample(n);
+            a.title = format!("Article {n}");
+            a.content = if n == 1_000 {
+                "How to configure single sign-on with Okta".into()
+            } else {
+                "Billing cycles and invoices".into()
+            };
+            cscx_store::entity::insert(tx.c(), &a).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let args = json!({"query": "okta single sign-on"});
+        let found = cscx_core::agents::tools::run_read(
+            &t.app,
+            &who,
+            "search_knowledge",
+            args.as_object().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(found.to_string().contains("Article 1000"), "{found}");
+        t.finish().await;
+    }
+}
