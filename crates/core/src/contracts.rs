@@ -204,7 +204,7 @@ fn sanitise_file_name(name: &str) -> String {
 
 /// The original file and its content type, for download.
 pub async fn file(app: &App, id: Id) -> CoreResult<(Contract, Vec<u8>, &'static str)> {
-    let contract = app.portfolio.get_contract(id).await?;
+    let contract = crate::portfolio::get_contract(app, id).await?;
     let key = contract
         .file_url
         .as_deref()
@@ -224,7 +224,7 @@ pub async fn file(app: &App, id: Id) -> CoreResult<(Contract, Vec<u8>, &'static 
 
 /// Runs the extraction job: typed terms, mapped columns and review proposals.
 pub async fn run_extraction(app: &App, id: Id) -> CoreResult<()> {
-    let contract = app.portfolio.get_contract(id).await?;
+    let contract = crate::portfolio::get_contract(app, id).await?;
     if contract.status != "parsing" {
         // Confirmed or re-queued meanwhile: nothing to do.
         return Ok(());

@@ -37,8 +37,6 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub queue: Queue,
     pub auth: auth::Auth,
-    pub portfolio: portfolio::Portfolio,
-    pub users: users::Users,
     pub master_key: secrets::MasterKey,
     pub contracts: contracts::ContractSettings,
     pub agents: agents::AgentSettings,
@@ -58,12 +56,6 @@ impl App {
         let auth = auth::Auth::new(db.clone(), clock.clone(), auth_config);
         App {
             queue: Queue::new(db.clone(), clock.clone()),
-            portfolio: portfolio::Portfolio::new(db.clone(), clock.clone()),
-            users: users::Users {
-                db: db.clone(),
-                clock: clock.clone(),
-                auth: auth.clone(),
-            },
             auth,
             db,
             clock,

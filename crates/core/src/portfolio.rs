@@ -1,15 +1,13 @@
 //! The core portfolio: customers, their stakeholders, contracts and entitlements. Each write
 //! runs in one transaction: read (locked), apply the patch, validate, write.
 
-use std::sync::Arc;
-
 use serde_json::{json, Map, Value};
 
 use cscx_domain::events::Event;
-use cscx_domain::{validate, Clock, FieldErrors};
+use cscx_domain::{validate, FieldErrors};
 use cscx_store::customers::{self, Cursor, CustomerFilter, Sort};
 use cscx_store::model::{Contract, Customer, Entitlement, Stakeholder};
-use cscx_store::{entity, Db, DbConn, Entity, Id, Timestamp};
+use cscx_store::{entity, DbConn, Entity, Id, Timestamp};
 
 use crate::auth::Principal;
 use crate::authz;
@@ -17,6 +15,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::events::{record, Actor};
 use crate::intelligence::primary_contact_removed;
 use crate::records::{apply_patch, merge, require};
+use crate::App;
 
 pub const CUSTOMER_FIELDS: &[&str] = &[
     "name",
@@ -243,401 +242,384 @@ async fn patch_in<E: Entity>(
     Ok(record)
 }
 
-#[derive(Clone)]
-pub struct Portfolio {
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
+async fn get<E: Entity>(app: &App, what: &'static str, id: Id) -> CoreResult<E> {
+    let mut c = app.db.conn().await?;
+    entity::get(c.c(), id)
+        .await?
+        .ok_or(CoreError::NotFound(what))
 }
 
-impl Portfolio {
-    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
-        Portfolio { db, clock }
-    }
-
-    fn now(&self) -> Timestamp {
-        Timestamp::from_datetime(self.clock.now())
-    }
-
-    async fn get<E: Entity>(&self, what: &'static str, id: Id) -> CoreResult<E> {
-        let mut c = self.db.conn().await?;
-        entity::get(c.c(), id)
-            .await?
-            .ok_or(CoreError::NotFound(what))
-    }
-
-    async fn delete<E: Entity>(&self, what: &'static str, id: Id) -> CoreResult<()> {
-        let mut c = self.db.conn().await?;
-        if entity::delete::<E>(c.c(), id).await? {
-            Ok(())
-        } else {
-            Err(CoreError::NotFound(what))
-        }
-    }
-
-    async fn insert<E: Entity>(&self, record: E) -> CoreResult<E> {
-        let mut c = self.db.conn().await?;
-        entity::insert(c.c(), &record).await?;
-        Ok(record)
-    }
-
-    // --- customers -------------------------------------------------------------------------
-
-    pub async fn create_customer(&self, who: &Principal, body: &Value) -> CoreResult<Customer> {
-        authz::write_portfolio(who)?;
-        let now = self.now();
-        let template = Customer {
-            id: Id::new(),
-            name: String::new(),
-            arr: None,
-            industry: None,
-            stage: cscx_domain::Stage::Onboarding.into(),
-            health_score: None,
-            csm_id: None,
-            salesforce_id: None,
-            hubspot_id: None,
-            segment: None,
-            renewal_date: None,
-            metadata: json!({}),
-            created_at: now,
-            updated_at: now,
-        };
-        let c = build(
-            template,
-            as_object(body)?,
-            CUSTOMER_FIELDS,
-            &["name"],
-            validate_customer,
-        )?;
-        self.insert(c).await
-    }
-
-    pub async fn get_customer(&self, id: Id) -> CoreResult<Customer> {
-        self.get("customer", id).await
-    }
-
-    pub async fn update_customer(
-        &self,
-        who: &Principal,
-        id: Id,
-        body: &Value,
-    ) -> CoreResult<Customer> {
-        authz::write_portfolio(who)?;
-        let mut tx = self.db.begin().await?;
-        let c = patch_in(
-            tx.c(),
-            "customer",
-            id,
-            as_object(body)?,
-            CUSTOMER_FIELDS,
-            validate_customer,
-            self.now(),
-        )
-        .await?;
-        // Stage and renewal date feed the health score (its subscriber rescores).
-        let event = Event::CustomerChanged {
-            fields: as_object(body)?.keys().cloned().collect(),
-        };
-        record(tx.c(), &event, &Actor::of(who), Some(c.id), self.now()).await?;
-        tx.commit().await?;
-        Ok(c)
-    }
-
-    pub async fn delete_customer(&self, who: &Principal, id: Id) -> CoreResult<()> {
-        authz::write_portfolio(who)?;
-        self.delete::<Customer>("customer", id).await
-    }
-
-    pub async fn list_customers(
-        &self,
-        filter: &CustomerFilter,
-        sort: Sort,
-        cursor: Option<&Cursor>,
-        limit: u32,
-    ) -> CoreResult<(Vec<Customer>, Option<Cursor>)> {
-        let mut c = self.db.conn().await?;
-        customers::list(c.c(), filter, sort, cursor, limit)
-            .await
-            .map_err(|e| match e {
-                cscx_store::Error::Corrupt(msg) => CoreError::field("cursor", msg),
-                other => other.into(),
-            })
-    }
-
-    // --- stakeholders ----------------------------------------------------------------------
-
-    /// Only one primary contact per customer: marking one primary clears the others.
-    async fn keep_one_primary(c: DbConn<'_>, s: &Stakeholder) -> CoreResult<()> {
-        if s.is_primary {
-            cscx_store::customers::clear_other_primaries(c, s.customer_id, s.id).await?;
-        }
+async fn delete<E: Entity>(app: &App, what: &'static str, id: Id) -> CoreResult<()> {
+    let mut c = app.db.conn().await?;
+    if entity::delete::<E>(c.c(), id).await? {
         Ok(())
+    } else {
+        Err(CoreError::NotFound(what))
     }
+}
 
-    pub async fn create_stakeholder(
-        &self,
-        who: &Principal,
-        customer_id: Id,
-        body: &Value,
-    ) -> CoreResult<Stakeholder> {
-        authz::write_portfolio(who)?;
-        self.get_customer(customer_id).await?;
-        let now = self.now();
-        let template = Stakeholder {
-            id: Id::new(),
-            customer_id,
-            name: String::new(),
-            role: None,
-            email: None,
-            phone: None,
-            linkedin_url: None,
-            is_primary: false,
-            sentiment: None,
-            notes: None,
-            metadata: json!({}),
-            created_at: now,
-            updated_at: now,
-        };
-        let s: Stakeholder = build(
-            template,
-            as_object(body)?,
-            STAKEHOLDER_FIELDS,
-            &["name"],
-            validate_stakeholder,
-        )?;
-        let mut tx = self.db.begin().await?;
-        entity::insert(tx.c(), &s).await?;
-        Self::keep_one_primary(tx.c(), &s).await?;
-        let event = Event::StakeholderAdded {
-            stakeholder_id: s.id.0,
-            name: s.name.clone(),
-            is_primary: s.is_primary,
-        };
-        record(tx.c(), &event, &Actor::of(who), Some(s.customer_id), now).await?;
-        tx.commit().await?;
-        Ok(s)
+async fn insert<E: Entity>(app: &App, record: E) -> CoreResult<E> {
+    let mut c = app.db.conn().await?;
+    entity::insert(c.c(), &record).await?;
+    Ok(record)
+}
+
+// --- customers -------------------------------------------------------------------------
+
+pub async fn create_customer(app: &App, who: &Principal, body: &Value) -> CoreResult<Customer> {
+    authz::write_portfolio(who)?;
+    let now = app.now();
+    let template = Customer {
+        id: Id::new(),
+        name: String::new(),
+        arr: None,
+        industry: None,
+        stage: cscx_domain::Stage::Onboarding.into(),
+        health_score: None,
+        csm_id: None,
+        salesforce_id: None,
+        hubspot_id: None,
+        segment: None,
+        renewal_date: None,
+        metadata: json!({}),
+        created_at: now,
+        updated_at: now,
+    };
+    let c = build(
+        template,
+        as_object(body)?,
+        CUSTOMER_FIELDS,
+        &["name"],
+        validate_customer,
+    )?;
+    insert(app, c).await
+}
+
+pub async fn get_customer(app: &App, id: Id) -> CoreResult<Customer> {
+    get(app, "customer", id).await
+}
+
+pub async fn update_customer(
+    app: &App,
+    who: &Principal,
+    id: Id,
+    body: &Value,
+) -> CoreResult<Customer> {
+    authz::write_portfolio(who)?;
+    let mut tx = app.db.begin().await?;
+    let c = patch_in(
+        tx.c(),
+        "customer",
+        id,
+        as_object(body)?,
+        CUSTOMER_FIELDS,
+        validate_customer,
+        app.now(),
+    )
+    .await?;
+    // Stage and renewal date feed the health score (its subscriber rescores).
+    let event = Event::CustomerChanged {
+        fields: as_object(body)?.keys().cloned().collect(),
+    };
+    record(tx.c(), &event, &Actor::of(who), Some(c.id), app.now()).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+pub async fn delete_customer(app: &App, who: &Principal, id: Id) -> CoreResult<()> {
+    authz::write_portfolio(who)?;
+    delete::<Customer>(app, "customer", id).await
+}
+
+pub async fn list_customers(
+    app: &App,
+    filter: &CustomerFilter,
+    sort: Sort,
+    cursor: Option<&Cursor>,
+    limit: u32,
+) -> CoreResult<(Vec<Customer>, Option<Cursor>)> {
+    let mut c = app.db.conn().await?;
+    customers::list(c.c(), filter, sort, cursor, limit)
+        .await
+        .map_err(|e| match e {
+            cscx_store::Error::Corrupt(msg) => CoreError::field("cursor", msg),
+            other => other.into(),
+        })
+}
+
+// --- stakeholders ----------------------------------------------------------------------
+
+/// Only one primary contact per customer: marking one primary clears the others.
+async fn keep_one_primary(c: DbConn<'_>, s: &Stakeholder) -> CoreResult<()> {
+    if s.is_primary {
+        cscx_store::customers::clear_other_primaries(c, s.customer_id, s.id).await?;
     }
+    Ok(())
+}
 
-    pub async fn get_stakeholder(&self, id: Id) -> CoreResult<Stakeholder> {
-        self.get("stakeholder", id).await
+pub async fn create_stakeholder(
+    app: &App,
+    who: &Principal,
+    customer_id: Id,
+    body: &Value,
+) -> CoreResult<Stakeholder> {
+    authz::write_portfolio(who)?;
+    get_customer(app, customer_id).await?;
+    let now = app.now();
+    let template = Stakeholder {
+        id: Id::new(),
+        customer_id,
+        name: String::new(),
+        role: None,
+        email: None,
+        phone: None,
+        linkedin_url: None,
+        is_primary: false,
+        sentiment: None,
+        notes: None,
+        metadata: json!({}),
+        created_at: now,
+        updated_at: now,
+    };
+    let s: Stakeholder = build(
+        template,
+        as_object(body)?,
+        STAKEHOLDER_FIELDS,
+        &["name"],
+        validate_stakeholder,
+    )?;
+    let mut tx = app.db.begin().await?;
+    entity::insert(tx.c(), &s).await?;
+    keep_one_primary(tx.c(), &s).await?;
+    let event = Event::StakeholderAdded {
+        stakeholder_id: s.id.0,
+        name: s.name.clone(),
+        is_primary: s.is_primary,
+    };
+    record(tx.c(), &event, &Actor::of(who), Some(s.customer_id), now).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+pub async fn get_stakeholder(app: &App, id: Id) -> CoreResult<Stakeholder> {
+    get(app, "stakeholder", id).await
+}
+
+pub async fn update_stakeholder(
+    app: &App,
+    who: &Principal,
+    id: Id,
+    body: &Value,
+) -> CoreResult<Stakeholder> {
+    authz::write_portfolio(who)?;
+    let mut tx = app.db.begin().await?;
+    let s: Stakeholder = patch_in(
+        tx.c(),
+        "stakeholder",
+        id,
+        as_object(body)?,
+        STAKEHOLDER_FIELDS,
+        validate_stakeholder,
+        app.now(),
+    )
+    .await?;
+    keep_one_primary(tx.c(), &s).await?;
+    let event = Event::StakeholderChanged {
+        stakeholder_id: s.id.0,
+        fields: as_object(body)?.keys().cloned().collect(),
+    };
+    record(
+        tx.c(),
+        &event,
+        &Actor::of(who),
+        Some(s.customer_id),
+        app.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+/// Removing the primary contact raises a `champion_lost` risk signal at once.
+pub async fn delete_stakeholder(app: &App, who: &Principal, id: Id) -> CoreResult<()> {
+    authz::write_portfolio(who)?;
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let s: Stakeholder = entity::get_for_update(tx.c(), id)
+        .await?
+        .ok_or(CoreError::NotFound("stakeholder"))?;
+    entity::delete::<Stakeholder>(tx.c(), id).await?;
+    let event = Event::StakeholderRemoved {
+        stakeholder_id: s.id.0,
+        was_primary: s.is_primary,
+    };
+    record(tx.c(), &event, &Actor::of(who), Some(s.customer_id), now).await?;
+    if s.is_primary {
+        primary_contact_removed(tx.c(), &s, now).await?;
     }
+    tx.commit().await?;
+    Ok(())
+}
 
-    pub async fn update_stakeholder(
-        &self,
-        who: &Principal,
-        id: Id,
-        body: &Value,
-    ) -> CoreResult<Stakeholder> {
-        authz::write_portfolio(who)?;
-        let mut tx = self.db.begin().await?;
-        let s: Stakeholder = patch_in(
-            tx.c(),
-            "stakeholder",
-            id,
-            as_object(body)?,
-            STAKEHOLDER_FIELDS,
-            validate_stakeholder,
-            self.now(),
-        )
-        .await?;
-        Self::keep_one_primary(tx.c(), &s).await?;
-        let event = Event::StakeholderChanged {
-            stakeholder_id: s.id.0,
-            fields: as_object(body)?.keys().cloned().collect(),
-        };
-        record(
-            tx.c(),
-            &event,
-            &Actor::of(who),
-            Some(s.customer_id),
-            self.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(s)
-    }
+pub async fn list_stakeholders(
+    app: &App,
+    customer_id: Id,
+    after: Option<Id>,
+    limit: u32,
+) -> CoreResult<Vec<Stakeholder>> {
+    get_customer(app, customer_id).await?;
+    let mut c = app.db.conn().await?;
+    Ok(cscx_store::stakeholders::page_of_customer(c.c(), customer_id, after, limit).await?)
+}
 
-    /// Removing the primary contact raises a `champion_lost` risk signal at once.
-    pub async fn delete_stakeholder(&self, who: &Principal, id: Id) -> CoreResult<()> {
-        authz::write_portfolio(who)?;
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let s: Stakeholder = entity::get_for_update(tx.c(), id)
-            .await?
-            .ok_or(CoreError::NotFound("stakeholder"))?;
-        entity::delete::<Stakeholder>(tx.c(), id).await?;
-        let event = Event::StakeholderRemoved {
-            stakeholder_id: s.id.0,
-            was_primary: s.is_primary,
-        };
-        record(tx.c(), &event, &Actor::of(who), Some(s.customer_id), now).await?;
-        if s.is_primary {
-            primary_contact_removed(tx.c(), &s, now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
+// --- contracts -------------------------------------------------------------------------
 
-    pub async fn list_stakeholders(
-        &self,
-        customer_id: Id,
-        after: Option<Id>,
-        limit: u32,
-    ) -> CoreResult<Vec<Stakeholder>> {
-        self.get_customer(customer_id).await?;
-        let mut c = self.db.conn().await?;
-        Ok(cscx_store::stakeholders::page_of_customer(c.c(), customer_id, after, limit).await?)
-    }
+pub async fn create_contract(app: &App, who: &Principal, body: &Value) -> CoreResult<Contract> {
+    authz::write_portfolio(who)?;
+    refuse_blob_links(as_object(body)?)?;
+    let now = app.now();
+    let template = Contract {
+        id: Id::new(),
+        customer_id: None,
+        file_url: None,
+        file_name: None,
+        raw_text: None,
+        company_name: None,
+        arr: None,
+        contract_term: None,
+        start_date: None,
+        end_date: None,
+        status: "active".into(),
+        parsed_data: None,
+        pricing_terms: None,
+        technical_requirements: None,
+        missing_info: None,
+        next_steps: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let c = build(
+        template,
+        as_object(body)?,
+        CONTRACT_FIELDS,
+        &[],
+        validate_contract,
+    )?;
+    let mut tx = app.db.begin().await?;
+    entity::insert(tx.c(), &c).await?;
+    let event = Event::ContractAdded {
+        contract_id: c.id.0,
+    };
+    record(tx.c(), &event, &Actor::of(who), c.customer_id, now).await?;
+    tx.commit().await?;
+    Ok(c)
+}
 
-    // --- contracts -------------------------------------------------------------------------
+pub async fn get_contract(app: &App, id: Id) -> CoreResult<Contract> {
+    get(app, "contract", id).await
+}
 
-    pub async fn create_contract(&self, who: &Principal, body: &Value) -> CoreResult<Contract> {
-        authz::write_portfolio(who)?;
-        refuse_blob_links(as_object(body)?)?;
-        let now = self.now();
-        let template = Contract {
-            id: Id::new(),
-            customer_id: None,
-            file_url: None,
-            file_name: None,
-            raw_text: None,
-            company_name: None,
-            arr: None,
-            contract_term: None,
-            start_date: None,
-            end_date: None,
-            status: "active".into(),
-            parsed_data: None,
-            pricing_terms: None,
-            technical_requirements: None,
-            missing_info: None,
-            next_steps: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let c = build(
-            template,
-            as_object(body)?,
-            CONTRACT_FIELDS,
-            &[],
-            validate_contract,
-        )?;
-        let mut tx = self.db.begin().await?;
-        entity::insert(tx.c(), &c).await?;
-        let event = Event::ContractAdded {
-            contract_id: c.id.0,
-        };
-        record(tx.c(), &event, &Actor::of(who), c.customer_id, now).await?;
-        tx.commit().await?;
-        Ok(c)
-    }
+pub async fn update_contract(
+    app: &App,
+    who: &Principal,
+    id: Id,
+    body: &Value,
+) -> CoreResult<Contract> {
+    authz::write_portfolio(who)?;
+    let mut tx = app.db.begin().await?;
+    let c = patch_contract_in(tx.c(), &Actor::of(who), id, as_object(body)?, app.now()).await?;
+    tx.commit().await?;
+    Ok(c)
+}
 
-    pub async fn get_contract(&self, id: Id) -> CoreResult<Contract> {
-        self.get("contract", id).await
-    }
+pub async fn delete_contract(app: &App, who: &Principal, id: Id) -> CoreResult<()> {
+    authz::write_portfolio(who)?;
+    delete::<Contract>(app, "contract", id).await
+}
 
-    pub async fn update_contract(
-        &self,
-        who: &Principal,
-        id: Id,
-        body: &Value,
-    ) -> CoreResult<Contract> {
-        authz::write_portfolio(who)?;
-        let mut tx = self.db.begin().await?;
-        let c =
-            patch_contract_in(tx.c(), &Actor::of(who), id, as_object(body)?, self.now()).await?;
-        tx.commit().await?;
-        Ok(c)
-    }
+/// Contracts in creation order (keyset by id), optionally of one customer or status.
+pub async fn list_contracts(
+    app: &App,
+    customer_id: Option<Id>,
+    status: Option<&str>,
+    after: Option<Id>,
+    limit: u32,
+) -> CoreResult<Vec<Contract>> {
+    let mut c = app.db.conn().await?;
+    let rows = cscx_store::contracts::page(c.c(), customer_id, status, after, limit).await?;
+    Ok(rows)
+}
 
-    pub async fn delete_contract(&self, who: &Principal, id: Id) -> CoreResult<()> {
-        authz::write_portfolio(who)?;
-        self.delete::<Contract>("contract", id).await
-    }
+// --- entitlements ----------------------------------------------------------------------
 
-    /// Contracts in creation order (keyset by id), optionally of one customer or status.
-    pub async fn list_contracts(
-        &self,
-        customer_id: Option<Id>,
-        status: Option<&str>,
-        after: Option<Id>,
-        limit: u32,
-    ) -> CoreResult<Vec<Contract>> {
-        let mut c = self.db.conn().await?;
-        let rows = cscx_store::contracts::page(c.c(), customer_id, status, after, limit).await?;
-        Ok(rows)
-    }
+pub async fn create_entitlement(
+    app: &App,
+    who: &Principal,
+    contract_id: Id,
+    body: &Value,
+) -> CoreResult<Entitlement> {
+    authz::write_portfolio(who)?;
+    get_contract(app, contract_id).await?;
+    let template = Entitlement {
+        id: Id::new(),
+        contract_id,
+        name: String::new(),
+        description: None,
+        quantity: None,
+        unit: None,
+        price: None,
+        category: None,
+        metadata: json!({}),
+        created_at: app.now(),
+    };
+    let e = build(
+        template,
+        as_object(body)?,
+        ENTITLEMENT_FIELDS,
+        &["name"],
+        validate_entitlement,
+    )?;
+    insert(app, e).await
+}
 
-    // --- entitlements ----------------------------------------------------------------------
+pub async fn get_entitlement(app: &App, id: Id) -> CoreResult<Entitlement> {
+    get(app, "entitlement", id).await
+}
 
-    pub async fn create_entitlement(
-        &self,
-        who: &Principal,
-        contract_id: Id,
-        body: &Value,
-    ) -> CoreResult<Entitlement> {
-        authz::write_portfolio(who)?;
-        self.get_contract(contract_id).await?;
-        let template = Entitlement {
-            id: Id::new(),
-            contract_id,
-            name: String::new(),
-            description: None,
-            quantity: None,
-            unit: None,
-            price: None,
-            category: None,
-            metadata: json!({}),
-            created_at: self.now(),
-        };
-        let e = build(
-            template,
-            as_object(body)?,
-            ENTITLEMENT_FIELDS,
-            &["name"],
-            validate_entitlement,
-        )?;
-        self.insert(e).await
-    }
+pub async fn update_entitlement(
+    app: &App,
+    who: &Principal,
+    id: Id,
+    body: &Value,
+) -> CoreResult<Entitlement> {
+    authz::write_portfolio(who)?;
+    let mut tx = app.db.begin().await?;
+    let e = patch_in(
+        tx.c(),
+        "entitlement",
+        id,
+        as_object(body)?,
+        ENTITLEMENT_FIELDS,
+        validate_entitlement,
+        app.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(e)
+}
 
-    pub async fn get_entitlement(&self, id: Id) -> CoreResult<Entitlement> {
-        self.get("entitlement", id).await
-    }
+pub async fn delete_entitlement(app: &App, who: &Principal, id: Id) -> CoreResult<()> {
+    authz::write_portfolio(who)?;
+    delete::<Entitlement>(app, "entitlement", id).await
+}
 
-    pub async fn update_entitlement(
-        &self,
-        who: &Principal,
-        id: Id,
-        body: &Value,
-    ) -> CoreResult<Entitlement> {
-        authz::write_portfolio(who)?;
-        let mut tx = self.db.begin().await?;
-        let e = patch_in(
-            tx.c(),
-            "entitlement",
-            id,
-            as_object(body)?,
-            ENTITLEMENT_FIELDS,
-            validate_entitlement,
-            self.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(e)
-    }
-
-    pub async fn delete_entitlement(&self, who: &Principal, id: Id) -> CoreResult<()> {
-        authz::write_portfolio(who)?;
-        self.delete::<Entitlement>("entitlement", id).await
-    }
-
-    pub async fn list_entitlements(
-        &self,
-        contract_id: Id,
-        after: Option<Id>,
-        limit: u32,
-    ) -> CoreResult<Vec<Entitlement>> {
-        self.get_contract(contract_id).await?;
-        let mut c = self.db.conn().await?;
-        Ok(cscx_store::entitlements::page_of_contract(c.c(), contract_id, after, limit).await?)
-    }
+pub async fn list_entitlements(
+    app: &App,
+    contract_id: Id,
+    after: Option<Id>,
+    limit: u32,
+) -> CoreResult<Vec<Entitlement>> {
+    get_contract(app, contract_id).await?;
+    let mut c = app.db.conn().await?;
+    Ok(cscx_store::entitlements::page_of_contract(c.c(), contract_id, after, limit).await?)
 }

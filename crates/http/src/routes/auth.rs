@@ -77,7 +77,7 @@ async fn login(State(s): State<AppState>, req: Request) -> ApiResult<Response> {
     let AuthVia::Session { csrf_token, .. } = principal.via else {
         return Err(ApiError::internal("login did not open a session"));
     };
-    let user = s.app.users.get(principal.user_id).await?;
+    let user = cscx_core::users::get(&s.app, principal.user_id).await?;
     let mut resp = Json(LoggedIn { user, csrf_token }).into_response();
     let max_age = s.app.auth.config.session_idle.num_seconds();
     resp.headers_mut()

@@ -51,11 +51,14 @@ async fn list_contracts(
             .map_err(|m| ApiError::invalid_parameter("status", m))?;
     }
     let limit = limit(&p)?;
-    let rows = s
-        .app
-        .portfolio
-        .list_contracts(customer_id, status, id_cursor(&p)?, limit + 1)
-        .await?;
+    let rows = cscx_core::portfolio::list_contracts(
+        &s.app,
+        customer_id,
+        status,
+        id_cursor(&p)?,
+        limit + 1,
+    )
+    .await?;
     Ok(Json(id_page(rows, limit, |r| r.id)))
 }
 
@@ -94,7 +97,7 @@ async fn create_contract(
         contracts::upload(&s.app, upload).await?
     } else {
         let Body(body) = Body::from_request(req, &s).await?;
-        s.app.portfolio.create_contract(&c.0, &body).await?
+        cscx_core::portfolio::create_contract(&s.app, &c.0, &body).await?
     };
     Ok(created(
         format!("/api/v1/contracts/{}", contract.id),
@@ -251,7 +254,9 @@ async fn get_contract(
     _c: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Contract>> {
-    Ok(Json(s.app.portfolio.get_contract(path_id(&id)?).await?))
+    Ok(Json(
+        cscx_core::portfolio::get_contract(&s.app, path_id(&id)?).await?,
+    ))
 }
 
 /// Change some fields of a contract. On an extracted contract this is the review: changes to
@@ -281,7 +286,7 @@ async fn delete_contract(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     c.writer()?;
-    s.app.portfolio.delete_contract(&c.0, path_id(&id)?).await?;
+    cscx_core::portfolio::delete_contract(&s.app, &c.0, path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -297,11 +302,9 @@ async fn list_entitlements(
 ) -> ApiResult<Json<Page<Entitlement>>> {
     p.only(&["limit", "cursor"])?;
     let limit = limit(&p)?;
-    let rows = s
-        .app
-        .portfolio
-        .list_entitlements(path_id(&id)?, id_cursor(&p)?, limit + 1)
-        .await?;
+    let rows =
+        cscx_core::portfolio::list_entitlements(&s.app, path_id(&id)?, id_cursor(&p)?, limit + 1)
+            .await?;
     Ok(Json(id_page(rows, limit, |r| r.id)))
 }
 
@@ -316,11 +319,7 @@ async fn create_entitlement(
     Body(body): Body,
 ) -> ApiResult<Response> {
     c.writer()?;
-    let e = s
-        .app
-        .portfolio
-        .create_entitlement(&c.0, path_id(&id)?, &body)
-        .await?;
+    let e = cscx_core::portfolio::create_entitlement(&s.app, &c.0, path_id(&id)?, &body).await?;
     Ok(created(format!("/api/v1/entitlements/{}", e.id), &e))
 }
 
@@ -332,7 +331,9 @@ async fn get_entitlement(
     _c: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Entitlement>> {
-    Ok(Json(s.app.portfolio.get_entitlement(path_id(&id)?).await?))
+    Ok(Json(
+        cscx_core::portfolio::get_entitlement(&s.app, path_id(&id)?).await?,
+    ))
 }
 
 /// Change some fields of an entitlement.
@@ -346,10 +347,7 @@ async fn update_entitlement(
 ) -> ApiResult<Json<Entitlement>> {
     c.writer()?;
     Ok(Json(
-        s.app
-            .portfolio
-            .update_entitlement(&c.0, path_id(&id)?, &body)
-            .await?,
+        cscx_core::portfolio::update_entitlement(&s.app, &c.0, path_id(&id)?, &body).await?,
     ))
 }
 
@@ -362,9 +360,6 @@ async fn delete_entitlement(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     c.writer()?;
-    s.app
-        .portfolio
-        .delete_entitlement(&c.0, path_id(&id)?)
-        .await?;
+    cscx_core::portfolio::delete_entitlement(&s.app, &c.0, path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -109,18 +109,16 @@ async fn list_customers(
         })?),
     };
     let limit = limit(&p)?;
-    let (rows, next) = s
-        .app
-        .portfolio
-        .list_customers(&filter, sort, cursor.as_ref(), limit)
-        .await
-        .map_err(|e| match e {
-            // A cursor made under another sort is a bad parameter, not a bad body.
-            cscx_core::CoreError::Validation(f) if f.0.contains_key("cursor") => {
-                crate::error::ApiError::invalid_parameter("cursor", f.0["cursor"].clone())
-            }
-            other => other.into(),
-        })?;
+    let (rows, next) =
+        cscx_core::portfolio::list_customers(&s.app, &filter, sort, cursor.as_ref(), limit)
+            .await
+            .map_err(|e| match e {
+                // A cursor made under another sort is a bad parameter, not a bad body.
+                cscx_core::CoreError::Validation(f) if f.0.contains_key("cursor") => {
+                    crate::error::ApiError::invalid_parameter("cursor", f.0["cursor"].clone())
+                }
+                other => other.into(),
+            })?;
     Ok(Json(Page {
         data: rows,
         next_cursor: next.as_ref().map(encode_cursor),
@@ -138,7 +136,7 @@ async fn create_customer(
     Body(body): Body,
 ) -> ApiResult<Response> {
     c.writer()?;
-    let customer = s.app.portfolio.create_customer(&c.0, &body).await?;
+    let customer = cscx_core::portfolio::create_customer(&s.app, &c.0, &body).await?;
     Ok(created(
         format!("/api/v1/customers/{}", customer.id),
         &customer,
@@ -153,7 +151,9 @@ async fn get_customer(
     _c: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Customer>> {
-    Ok(Json(s.app.portfolio.get_customer(path_id(&id)?).await?))
+    Ok(Json(
+        cscx_core::portfolio::get_customer(&s.app, path_id(&id)?).await?,
+    ))
 }
 
 /// Change some fields of a customer (absent fields keep their value; null clears one).
@@ -167,10 +167,7 @@ async fn update_customer(
 ) -> ApiResult<Json<Customer>> {
     c.writer()?;
     Ok(Json(
-        s.app
-            .portfolio
-            .update_customer(&c.0, path_id(&id)?, &body)
-            .await?,
+        cscx_core::portfolio::update_customer(&s.app, &c.0, path_id(&id)?, &body).await?,
     ))
 }
 
@@ -183,7 +180,7 @@ async fn delete_customer(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     c.writer()?;
-    s.app.portfolio.delete_customer(&c.0, path_id(&id)?).await?;
+    cscx_core::portfolio::delete_customer(&s.app, &c.0, path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,11 +196,9 @@ async fn list_stakeholders(
 ) -> ApiResult<Json<Page<Stakeholder>>> {
     p.only(&["limit", "cursor"])?;
     let limit = limit(&p)?;
-    let rows = s
-        .app
-        .portfolio
-        .list_stakeholders(path_id(&id)?, id_cursor(&p)?, limit + 1)
-        .await?;
+    let rows =
+        cscx_core::portfolio::list_stakeholders(&s.app, path_id(&id)?, id_cursor(&p)?, limit + 1)
+            .await?;
     Ok(Json(id_page(rows, limit, |r| r.id)))
 }
 
@@ -218,11 +213,7 @@ async fn create_stakeholder(
     Body(body): Body,
 ) -> ApiResult<Response> {
     c.writer()?;
-    let st = s
-        .app
-        .portfolio
-        .create_stakeholder(&c.0, path_id(&id)?, &body)
-        .await?;
+    let st = cscx_core::portfolio::create_stakeholder(&s.app, &c.0, path_id(&id)?, &body).await?;
     Ok(created(format!("/api/v1/stakeholders/{}", st.id), &st))
 }
 
@@ -234,7 +225,9 @@ async fn get_stakeholder(
     _c: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Stakeholder>> {
-    Ok(Json(s.app.portfolio.get_stakeholder(path_id(&id)?).await?))
+    Ok(Json(
+        cscx_core::portfolio::get_stakeholder(&s.app, path_id(&id)?).await?,
+    ))
 }
 
 /// Change some fields of a stakeholder.
@@ -248,10 +241,7 @@ async fn update_stakeholder(
 ) -> ApiResult<Json<Stakeholder>> {
     c.writer()?;
     Ok(Json(
-        s.app
-            .portfolio
-            .update_stakeholder(&c.0, path_id(&id)?, &body)
-            .await?,
+        cscx_core::portfolio::update_stakeholder(&s.app, &c.0, path_id(&id)?, &body).await?,
     ))
 }
 
@@ -264,9 +254,6 @@ async fn delete_stakeholder(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     c.writer()?;
-    s.app
-        .portfolio
-        .delete_stakeholder(&c.0, path_id(&id)?)
-        .await?;
+    cscx_core::portfolio::delete_stakeholder(&s.app, &c.0, path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

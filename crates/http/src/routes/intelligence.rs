@@ -104,7 +104,7 @@ async fn customer_usage(
 ) -> ApiResult<Json<Vec<UsageMetric>>> {
     p.only(&["from", "to"])?;
     let id = path_id(&id)?;
-    s.app.portfolio.get_customer(id).await?;
+    cscx_core::portfolio::get_customer(&s.app, id).await?;
     let to = date_param(&p, "to")?.unwrap_or_else(|| s.app.now().date());
     let from = date_param(&p, "from")?.unwrap_or(to - Duration::days(89));
     if from > to {
@@ -141,7 +141,7 @@ async fn customer_health(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CurrentHealth>> {
     let id = path_id(&id)?;
-    let customer = s.app.portfolio.get_customer(id).await?;
+    let customer = cscx_core::portfolio::get_customer(&s.app, id).await?;
     let latest = intel::current_health(&s.app, id).await?;
     Ok(Json(CurrentHealth {
         customer_id: id,
@@ -163,7 +163,7 @@ async fn customer_health_history(
 ) -> ApiResult<Json<Page<HealthScore>>> {
     p.only(&["limit", "cursor"])?;
     let id = path_id(&id)?;
-    s.app.portfolio.get_customer(id).await?;
+    cscx_core::portfolio::get_customer(&s.app, id).await?;
     let limit = limit(&p)?;
     let rows = intel::health_history(
         &s.app,
@@ -186,7 +186,7 @@ async fn recompute_health(
 ) -> ApiResult<Json<HealthResult>> {
     c.writer()?;
     let id = path_id(&id)?;
-    s.app.portfolio.get_customer(id).await?;
+    cscx_core::portfolio::get_customer(&s.app, id).await?;
     intel::rollup_customer(&s.app, id).await?;
     let result = intel::refresh_customer(&s.app, id)
         .await?
@@ -363,7 +363,7 @@ async fn customer_signals(
 ) -> ApiResult<Json<Page<RiskSignal>>> {
     p.only(&["status", "severity", "signal_type", "limit", "cursor"])?;
     let id = path_id(&id)?;
-    s.app.portfolio.get_customer(id).await?;
+    cscx_core::portfolio::get_customer(&s.app, id).await?;
     let mut f = signal_filter(&p)?;
     f.customer_id = Some(id);
     let limit = limit(&p)?;

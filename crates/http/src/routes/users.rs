@@ -48,7 +48,7 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 async fn me(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Me>> {
     let p = c.0;
-    let user = s.app.users.get(p.user_id).await?;
+    let user = cscx_core::users::get(&s.app, p.user_id).await?;
     let (auth, csrf_token) = match p.via {
         AuthVia::Session { csrf_token, .. } => ("session".to_owned(), Some(csrf_token)),
         AuthVia::Token { .. } => ("token".to_owned(), None),
@@ -74,7 +74,7 @@ async fn list_users(
     c.admin()?;
     p.only(&["limit", "cursor"])?;
     let limit = limit(&p)?;
-    let rows = s.app.users.list(id_cursor(&p)?, limit + 1).await?;
+    let rows = cscx_core::users::list(&s.app, id_cursor(&p)?, limit + 1).await?;
     Ok(Json(id_page(rows, limit, |u| u.id)))
 }
 
@@ -88,7 +88,7 @@ async fn create_user(
     Typed(new): Typed<NewUser>,
 ) -> ApiResult<Response> {
     let who = c.admin()?;
-    let u = s.app.users.create(new, &Actor::of(who)).await?;
+    let u = cscx_core::users::create(&s.app, new, &Actor::of(who)).await?;
     Ok(created(format!("/api/v1/users/{}", u.id), &u))
 }
 
@@ -104,7 +104,7 @@ async fn get_user(
     if id != c.0.user_id {
         c.admin()?;
     }
-    Ok(Json(s.app.users.get(id).await?))
+    Ok(Json(cscx_core::users::get(&s.app, id).await?))
 }
 
 /// Change a user (admin): name, role, disabled, time_zone, password. Disabling a user or
@@ -119,10 +119,7 @@ async fn update_user(
 ) -> ApiResult<Json<UserView>> {
     let who = c.admin()?;
     Ok(Json(
-        s.app
-            .users
-            .update(path_id(&id)?, &body, &Actor::of(who))
-            .await?,
+        cscx_core::users::update(&s.app, path_id(&id)?, &body, &Actor::of(who)).await?,
     ))
 }
 
@@ -136,7 +133,7 @@ async fn delete_user(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let who = c.admin()?;
-    s.app.users.delete(path_id(&id)?, &Actor::of(who)).await?;
+    cscx_core::users::delete(&s.app, path_id(&id)?, &Actor::of(who)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

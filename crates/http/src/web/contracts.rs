@@ -28,16 +28,14 @@ struct UploadPage {
 }
 
 async fn customer_options(s: &AppState) -> Result<Vec<(String, String)>, cscx_core::CoreError> {
-    let (rows, _) = s
-        .app
-        .portfolio
-        .list_customers(
-            &Default::default(),
-            cscx_store::customers::Sort::parse("name").unwrap_or_default(),
-            None,
-            500,
-        )
-        .await?;
+    let (rows, _) = cscx_core::portfolio::list_customers(
+        &s.app,
+        &Default::default(),
+        cscx_store::customers::Sort::parse("name").unwrap_or_default(),
+        None,
+        500,
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(|c| (c.id.to_string(), c.name))
@@ -242,7 +240,7 @@ async fn review_page(
     message: Option<String>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let c = match s.app.portfolio.get_contract(id).await {
+    let c = match cscx_core::portfolio::get_contract(&s.app, id).await {
         Ok(c) => c,
         Err(cscx_core::CoreError::NotFound(_)) => return Ok(not_found("contract")),
         Err(e) => return Err(e.into()),
@@ -395,7 +393,7 @@ pub(super) async fn edit(
         Ok(id) => id,
         Err(refused) => return refused,
     };
-    let current = match s.app.portfolio.get_contract(id).await {
+    let current = match cscx_core::portfolio::get_contract(&s.app, id).await {
         Ok(c) => c,
         Err(e) => return failure(e),
     };

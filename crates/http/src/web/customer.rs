@@ -202,10 +202,7 @@ pub(super) async fn add_stakeholder(
         }
     }
     body.insert("is_primary".into(), Value::Bool(get("is_primary") == "1"));
-    match s
-        .app
-        .portfolio
-        .create_stakeholder(&v.principal, id, &Value::Object(body))
+    match cscx_core::portfolio::create_stakeholder(&s.app, &v.principal, id, &Value::Object(body))
         .await
     {
         Ok(_) => Redirect::to(&format!("/customers/{id}#sh")).into_response(),
@@ -247,10 +244,7 @@ pub(super) async fn edit_stakeholder(
         "is_primary".into(),
         Value::Bool(form.get("is_primary").is_some_and(|x| x == "1")),
     );
-    match s
-        .app
-        .portfolio
-        .update_stakeholder(&v.principal, id, &Value::Object(body))
+    match cscx_core::portfolio::update_stakeholder(&s.app, &v.principal, id, &Value::Object(body))
         .await
     {
         Ok(st) => Redirect::to(&format!("/customers/{}#sh", st.customer_id)).into_response(),

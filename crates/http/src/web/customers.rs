@@ -107,11 +107,8 @@ pub(super) async fn customers(
         Sort::parse(&sort_key).unwrap_or_default()
     };
     let cursor = p.get("cursor").and_then(|c| decode_cursor(c));
-    let (rows, next) = s
-        .app
-        .portfolio
-        .list_customers(&f, sort, cursor.as_ref(), 50)
-        .await?;
+    let (rows, next) =
+        cscx_core::portfolio::list_customers(&s.app, &f, sort, cursor.as_ref(), 50).await?;
     // A cursor belongs to one sort and one set of filters: links that change either drop it.
     let next = next.map(|c| customers_url(&p, &[("cursor", encode_cursor(&c))]));
     let rows = rows
@@ -130,10 +127,7 @@ pub(super) async fn customers(
             stage: c.stage.to_string(),
         })
         .collect();
-    let csms = s
-        .app
-        .users
-        .list(None, 500)
+    let csms = cscx_core::users::list(&s.app, None, 500)
         .await?
         .into_iter()
         .filter(|u| !u.disabled && u.role != "viewer")

@@ -135,11 +135,7 @@ pub(super) async fn create_customer(
     if let Some(r) = refuse_write(&v, &form, Role::Csm) {
         return r;
     }
-    match s
-        .app
-        .portfolio
-        .create_customer(&v.principal, &body_of(&form, false))
-        .await
+    match cscx_core::portfolio::create_customer(&s.app, &v.principal, &body_of(&form, false)).await
     {
         Ok(c) => Redirect::to(&format!("/customers/{}", c.id)).into_response(),
         Err(e) => match field_errors(e) {
@@ -160,7 +156,7 @@ pub(super) async fn edit_customer(
     let Ok(id) = id.parse::<Id>() else {
         return not_found("customer");
     };
-    let c = match s.app.portfolio.get_customer(id).await {
+    let c = match cscx_core::portfolio::get_customer(&s.app, id).await {
         Ok(c) => c,
         Err(CoreError::NotFound(_)) => return not_found("customer"),
         Err(e) => return failure(e),
@@ -193,10 +189,7 @@ pub(super) async fn update_customer(
         Ok(id) => id,
         Err(refused) => return refused,
     };
-    match s
-        .app
-        .portfolio
-        .update_customer(&v.principal, id, &body_of(&form, true))
+    match cscx_core::portfolio::update_customer(&s.app, &v.principal, id, &body_of(&form, true))
         .await
     {
         Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
@@ -243,7 +236,7 @@ async fn admin_page(
     if v.principal.role < Role::Admin {
         return (StatusCode::FORBIDDEN, "only admins manage users and tokens").into_response();
     }
-    let users = match s.app.users.list(None, 500).await {
+    let users = match cscx_core::users::list(&s.app, None, 500).await {
         Ok(u) => u,
         Err(e) => return failure(e),
     };
@@ -320,7 +313,7 @@ pub(super) async fn create_user(
         password: form.get("password").cloned().filter(|p| !p.is_empty()),
     };
     let actor = cscx_core::audit::Actor::of(&v.principal);
-    match s.app.users.create(new, &actor).await {
+    match cscx_core::users::create(&s.app, new, &actor).await {
         Ok(u) => {
             admin_page(
                 &s,

@@ -380,10 +380,7 @@ async fn upload_review_and_confirm_a_contract_and_ask_the_assistant() {
             )
             .await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{to:?}");
-        let c = t
-            .app
-            .portfolio
-            .get_contract(id.parse().unwrap())
+        let c = cscx_core::portfolio::get_contract(&t.app, id.parse().unwrap())
             .await
             .unwrap();
         assert_eq!(c.arr.unwrap().0.to_string(), "71000");
