@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn rules_by_role() {
         let other = Some(Id::new());
-        for role in Role::ALL {
+        for &role in Role::ALL {
             let me = caller(role);
             let mine = Some(me.user_id);
             let writer = role >= Role::Csm;

@@ -621,22 +621,11 @@ pub async fn confirm(
                         "the customer is unknown: set customer_id or company_name first",
                     )
                 })?;
-            let cu = Customer {
-                id: Id::new(),
+            let cu = crate::portfolio::new_customer(
                 name,
-                arr: None,
-                industry: None,
-                stage: cscx_domain::Stage::Onboarding.into(),
-                health_score: None,
-                csm_id: None,
-                salesforce_id: None,
-                hubspot_id: None,
-                segment: None,
-                renewal_date: None,
-                metadata: json!({ "source": "contract", "contract_id": contract.id }),
-                created_at: now,
-                updated_at: now,
-            };
+                json!({ "source": "contract", "contract_id": contract.id }),
+                now,
+            );
             entity::insert(tx.c(), &cu).await?;
             customer_created = true;
             cu

@@ -1018,7 +1018,7 @@ mod tests {
     fn forty_customers_cover_every_stage_segment_and_industry() {
         for seed in [1, 7, 42, 2026] {
             let ps = plans(seed, 40);
-            for stage in Stage::ALL {
+            for &stage in Stage::ALL {
                 let n = ps.iter().filter(|p| p.stage == stage).count();
                 assert!(n >= 2, "seed {seed}: {stage:?} appears {n} times");
             }

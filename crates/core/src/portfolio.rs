@@ -266,12 +266,11 @@ async fn insert<E: Entity>(app: &App, record: E) -> CoreResult<E> {
 
 // --- customers -------------------------------------------------------------------------
 
-pub async fn create_customer(app: &App, who: &Principal, body: &Value) -> CoreResult<Customer> {
-    authz::write_portfolio(who)?;
-    let now = app.now();
-    let template = Customer {
+/// A new customer as every source starts one: onboarding, no owner, no score yet.
+pub fn new_customer(name: String, metadata: Value, now: Timestamp) -> Customer {
+    Customer {
         id: Id::new(),
-        name: String::new(),
+        name,
         arr: None,
         industry: None,
         stage: cscx_domain::Stage::Onboarding.into(),
@@ -281,12 +280,17 @@ pub async fn create_customer(app: &App, who: &Principal, body: &Value) -> CoreRe
         hubspot_id: None,
         segment: None,
         renewal_date: None,
-        metadata: json!({}),
+        metadata,
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+pub async fn create_customer(app: &App, who: &Principal, body: &Value) -> CoreResult<Customer> {
+    authz::write_portfolio(who)?;
+    let now = app.now();
     let c = build(
-        template,
+        new_customer(String::new(), json!({}), now),
         as_object(body)?,
         CUSTOMER_FIELDS,
         &["name"],

@@ -39,11 +39,8 @@
 //!   days old and scored ≤ 6 → medium, ≤ 3 → high. A later response of 7 or more clears it, since
 //!   only the latest counts.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Duration, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 pub const USAGE_DROP: &str = "usage_drop";
@@ -67,48 +64,14 @@ pub const SIGNAL_TYPES: &[&str] = &[
     NPS_DETRACTOR,
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown severity {s:?}: expected one of low, medium, high, critical")
-            })
+crate::words! {
+    /// How bad a risk is; ordered, so `max` is the worst.
+    #[derive(PartialOrd, Ord)]
+    pub enum Severity as "severity" {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+        Critical = "critical",
     }
 }
 
@@ -650,7 +613,7 @@ mod tests {
 
     #[test]
     fn severity_strings_and_order() {
-        for s in Severity::ALL {
+        for &s in Severity::ALL {
             assert_eq!(s.as_str().parse::<Severity>(), Ok(s));
             assert_eq!(s.to_string(), s.as_str());
             assert_eq!(

@@ -1,59 +1,31 @@
 //! Who may do what. Roles are ordered: each one can do everything the one below it can.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Reads the portfolio.
-    Viewer,
-    /// Writes portfolio data for the accounts they run.
-    Csm,
-    /// Writes portfolio data; decides escalations.
-    Manager,
-    /// Everything, plus users and API tokens.
-    Admin,
+crate::words! {
+    /// Ordered: each role can do everything the one below it can.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role as "role" {
+        /// Reads the portfolio.
+        Viewer = "viewer",
+        /// Writes portfolio data for the accounts they run.
+        Csm = "csm",
+        /// Writes portfolio data; decides escalations.
+        Manager = "manager",
+        /// Everything, plus users and API tokens.
+        Admin = "admin",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Csm, Role::Manager, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Csm => "csm",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-        }
-    }
-
     pub fn can_write_portfolio(self) -> bool {
         self >= Role::Csm
     }
 
     pub fn can_manage_users(self) -> bool {
         self == Role::Admin
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown role {s:?}: expected one of viewer, csm, manager, admin")
-            })
     }
 }
 
@@ -101,7 +73,7 @@ mod tests {
 
     #[test]
     fn roles_round_trip_through_text() {
-        for r in Role::ALL {
+        for &r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
         }
         assert!("root".parse::<Role>().is_err());

@@ -38,9 +38,7 @@
 //! total work is O(events + days × features) with no per-day rescans of the event list.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -109,42 +107,12 @@ pub struct FeatureUse {
     pub events: i32,
 }
 
-/// Direction of DAU; see [`classify_trend`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trend {
-    Growing,
-    Stable,
-    Declining,
-}
-
-impl Trend {
-    pub const ALL: [Trend; 3] = [Trend::Growing, Trend::Stable, Trend::Declining];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trend::Growing => "growing",
-            Trend::Stable => "stable",
-            Trend::Declining => "declining",
-        }
-    }
-}
-
-impl fmt::Display for Trend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Trend {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Trend::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown trend {s:?}: expected one of growing, stable, declining")
-            })
+crate::words! {
+    /// Direction of DAU; see [`classify_trend`].
+    pub enum Trend as "trend" {
+        Growing = "growing",
+        Stable = "stable",
+        Declining = "declining",
     }
 }
 
@@ -1385,7 +1353,7 @@ mod tests {
 
     #[test]
     fn trend_strings() {
-        for t in Trend::ALL {
+        for &t in Trend::ALL {
             assert_eq!(t.as_str().parse::<Trend>(), Ok(t));
             assert_eq!(
                 serde_json::to_value(t).unwrap(),

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -59,52 +58,14 @@ impl fmt::Display for FieldErrors {
     }
 }
 
-/// A customer's lifecycle stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    Prospect,
-    Onboarding,
-    Active,
-    AtRisk,
-    Churned,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 5] = [
-        Stage::Prospect,
-        Stage::Onboarding,
-        Stage::Active,
-        Stage::AtRisk,
-        Stage::Churned,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Prospect => "prospect",
-            Stage::Onboarding => "onboarding",
-            Stage::Active => "active",
-            Stage::AtRisk => "at_risk",
-            Stage::Churned => "churned",
-        }
-    }
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Stage {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Stage::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                "must be one of prospect, onboarding, active, at_risk, churned".to_owned()
-            })
+crate::words! {
+    /// A customer's lifecycle stage.
+    pub enum Stage as "stage" {
+        Prospect = "prospect",
+        Onboarding = "onboarding",
+        Active = "active",
+        AtRisk = "at_risk",
+        Churned = "churned",
     }
 }
 

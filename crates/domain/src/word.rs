@@ -82,23 +82,6 @@ macro_rules! words {
     };
 }
 
-/// [`Word`] for an enum that already has `ALL` and `as_str` of its own.
-macro_rules! word_impl {
-    ($name:ty, $label:literal) => {
-        impl $crate::word::Word for $name {
-            const ALL: &'static [$name] = &<$name>::ALL;
-            const NAME: &'static str = $label;
-            fn as_str(self) -> &'static str {
-                <$name>::as_str(self)
-            }
-        }
-    };
-}
-
-word_impl!(crate::Stage, "stage");
-word_impl!(crate::Role, "role");
-word_impl!(crate::risk::Severity, "severity");
-
 crate::words! {
     /// Where an approval is in its life: `pending` → `approved` | `rejected` | `expired`; an
     /// approved action then becomes `executed` or `failed`.

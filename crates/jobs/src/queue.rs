@@ -98,28 +98,15 @@ pub fn backoff(attempt: i32) -> Duration {
 /// same key.
 pub async fn enqueue_in(c: DbConn<'_>, job: &NewJob, now: Timestamp) -> Result<Id> {
     let run_at = job.run_at.unwrap_or(now);
-    run!(c, |conn| {
-        Ok(sqlx::query_scalar::<_, Id>(
-        "INSERT INTO jobs (id, queue, kind, payload, job_key, status, priority, attempts, max_attempts, run_at, created_at, updated_at)
+    Ok(
+        cscx_store::sql!(c, scalar Id, "INSERT INTO jobs (id, queue, kind, payload, job_key, status, priority, attempts, max_attempts, run_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, $9, $9)
          ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND status = 'queued'
          DO UPDATE SET payload = excluded.payload,
                        run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END,
                        updated_at = excluded.updated_at
-         RETURNING id"
+         RETURNING id", Id::new(), &job.queue, &job.kind, &job.payload, &job.job_key, job.priority, job.max_attempts, run_at, now)?,
     )
-    .bind(Id::new())
-    .bind(&job.queue)
-    .bind(&job.kind)
-    .bind(&job.payload)
-    .bind(&job.job_key)
-    .bind(job.priority)
-    .bind(job.max_attempts)
-    .bind(run_at)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
-    })
 }
 
 /// Enqueues many jobs in the caller's transaction. Job keys must be distinct within the call
@@ -415,11 +402,8 @@ impl Queue {
 
     pub async fn stats(&self) -> Result<QueueStats> {
         let mut c = self.db.conn().await?;
-        let rows: Vec<(String, i64)> = run!(c.c(), |conn| sqlx::query_as(
-            "SELECT status, COUNT(*) FROM jobs GROUP BY status"
-        )
-        .fetch_all(&mut *conn)
-        .await)?;
+        let rows: Vec<(String, i64)> =
+            cscx_store::sql!(c.c(), all _, "SELECT status, COUNT(*) FROM jobs GROUP BY status")?;
         let mut s = QueueStats::default();
         for (status, n) in rows {
             match status.as_str() {
@@ -436,12 +420,8 @@ impl Queue {
     /// Jobs in a status, newest first (for `cscx jobs list` and the admin API).
     pub async fn list(&self, status: &str, limit: u32) -> Result<Vec<Job>> {
         let mut c = self.db.conn().await?;
-        run!(c.c(), |conn| Ok(sqlx::query_as::<_, Job>(
-            "SELECT * FROM jobs WHERE status = $1 ORDER BY updated_at DESC, id DESC LIMIT $2"
+        Ok(
+            cscx_store::sql!(c.c(), all Job, "SELECT * FROM jobs WHERE status = $1 ORDER BY updated_at DESC, id DESC LIMIT $2", status, limit as i64)?,
         )
-        .bind(status)
-        .bind(limit as i64)
-        .fetch_all(&mut *conn)
-        .await?))
     }
 }

@@ -57,28 +57,14 @@ pub async fn upsert(
 ) -> Result<()> {
     let next = next_tick(cron, now)?;
     let mut c = db.conn().await?;
-    run!(c.c(), |conn| {
-        sqlx::query(
-        "INSERT INTO schedules (id, name, cron, job_kind, payload, enabled, next_run_at, last_run_at, created_at, updated_at)
+    cscx_store::sql!(c.c(), execute, "INSERT INTO schedules (id, name, cron, job_kind, payload, enabled, next_run_at, last_run_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, NULL, $7, $7)
          ON CONFLICT (name) DO UPDATE SET
             job_kind = excluded.job_kind,
             payload = excluded.payload,
             next_run_at = CASE WHEN schedules.cron <> excluded.cron THEN excluded.next_run_at ELSE schedules.next_run_at END,
             cron = excluded.cron,
-            updated_at = CASE WHEN schedules.cron <> excluded.cron THEN excluded.updated_at ELSE schedules.updated_at END"
-    )
-    .bind(Id::new())
-    .bind(name)
-    .bind(cron)
-    .bind(job_kind)
-    .bind(&payload)
-    .bind(next)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
-    })?;
+            updated_at = CASE WHEN schedules.cron <> excluded.cron THEN excluded.updated_at ELSE schedules.updated_at END", Id::new(), name, cron, job_kind, &payload, next, now).map(|_| ())?;
     Ok(())
 }
 
@@ -86,14 +72,7 @@ pub async fn upsert(
 pub async fn tick(db: &Db, now: Timestamp) -> Result<Vec<String>> {
     let due: Vec<Schedule> = {
         let mut c = db.conn().await?;
-        run!(c.c(), |conn| {
-            sqlx::query_as::<_, Schedule>(
-            "SELECT * FROM schedules WHERE enabled = TRUE AND next_run_at <= $1 ORDER BY next_run_at"
-        )
-        .bind(now)
-        .fetch_all(&mut *conn)
-        .await
-        })?
+        cscx_store::sql!(c.c(), all Schedule, "SELECT * FROM schedules WHERE enabled = TRUE AND next_run_at <= $1 ORDER BY next_run_at", now)?
     };
     let mut fired = Vec::new();
     for s in due {

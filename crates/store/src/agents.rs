@@ -1,7 +1,7 @@
 //! Agent sessions, their messages and tool runs, and the general assistant's chat.
 
 use crate::model::{AgentActivity, AgentSession, ChatMessage};
-use crate::{run, DbConn, Id, Result, Timestamp};
+use crate::{DbConn, Id, Result, Timestamp};
 
 /// Sessions newest first, keyset on id: everyone's (`user` None) or one user's.
 pub async fn sessions_page(
@@ -10,30 +10,14 @@ pub async fn sessions_page(
     before: Option<Id>,
     limit: u32,
 ) -> Result<Vec<AgentSession>> {
-    Ok(run!(c, |conn| {
-        sqlx::query_as::<_, AgentSession>(
-        "SELECT * FROM agent_sessions WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+    Ok(
+        crate::sql!(c, all AgentSession, "SELECT * FROM agent_sessions WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", user, before, limit as i64)?,
     )
-    .bind(user)
-    .bind(before)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await
-    })?)
 }
 
 /// Active sessions not touched since `cutoff` become `timed_out`; returns how many.
 pub async fn time_out_sessions(c: DbConn<'_>, cutoff: Timestamp, now: Timestamp) -> Result<u64> {
-    Ok(run!(c, |conn| {
-        sqlx::query(
-        "UPDATE agent_sessions SET status = 'timed_out', ended_at = $1, updated_at = $1 WHERE status = 'active' AND updated_at < $2"
-    )
-    .bind(now)
-    .bind(cutoff)
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected())
-    })?)
+    Ok(crate::sql!(c, execute, "UPDATE agent_sessions SET status = 'timed_out', ended_at = $1, updated_at = $1 WHERE status = 'active' AND updated_at < $2", now, cutoff)?)
 }
 
 /// The latest tool runs about a customer (not the turns that contain them).
@@ -42,15 +26,9 @@ pub async fn recent_activity(
     customer_id: Id,
     limit: u32,
 ) -> Result<Vec<AgentActivity>> {
-    Ok(run!(c, |conn| {
-        sqlx::query_as::<_, AgentActivity>(
-        "SELECT * FROM agent_activity_log WHERE customer_id = $1 AND parent_action_id IS NOT NULL ORDER BY id DESC LIMIT $2"
+    Ok(
+        crate::sql!(c, all AgentActivity, "SELECT * FROM agent_activity_log WHERE customer_id = $1 AND parent_action_id IS NOT NULL ORDER BY id DESC LIMIT $2", customer_id, limit as i64)?,
     )
-    .bind(customer_id)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await
-    })?)
 }
 
 /// A chat message by its client-chosen id (how a retried request finds its answer).
@@ -59,13 +37,9 @@ pub async fn chat_message_by_client_id(
     user_key: &str,
     client_message_id: &str,
 ) -> Result<Option<ChatMessage>> {
-    Ok(run!(c, |conn| sqlx::query_as(
-        "SELECT * FROM chat_messages WHERE user_id = $1 AND client_message_id = $2"
+    Ok(
+        crate::sql!(c, optional _, "SELECT * FROM chat_messages WHERE user_id = $1 AND client_message_id = $2", user_key, client_message_id)?,
     )
-    .bind(user_key)
-    .bind(client_message_id)
-    .fetch_optional(&mut *conn)
-    .await)?)
 }
 
 /// A user's chat, newest first, keyset on id.
@@ -75,33 +49,18 @@ pub async fn chat_page(
     before: Option<Id>,
     limit: u32,
 ) -> Result<Vec<ChatMessage>> {
-    Ok(run!(c, |conn| {
-        sqlx::query_as::<_, ChatMessage>(
-        "SELECT * FROM chat_messages WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+    Ok(
+        crate::sql!(c, all ChatMessage, "SELECT * FROM chat_messages WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", user_key, before, limit as i64)?,
     )
-    .bind(user_key)
-    .bind(before)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await
-    })?)
 }
 
 /// What changes when any customer is added, renamed or removed: the row count and the latest
 /// update (the planner's name cache compares it).
 pub async fn customer_names_version(c: DbConn<'_>) -> Result<(i64, Option<Timestamp>)> {
-    Ok(run!(c, |conn| sqlx::query_as(
-        "SELECT COUNT(*), MAX(updated_at) FROM customers"
-    )
-    .fetch_one(&mut *conn)
-    .await)?)
+    Ok(crate::sql!(c, one _, "SELECT COUNT(*), MAX(updated_at) FROM customers")?)
 }
 
 /// Every customer's id and name (two short columns: the planner matches names in messages).
 pub async fn customer_names(c: DbConn<'_>) -> Result<Vec<(Id, String)>> {
-    Ok(run!(c, |conn| sqlx::query_as(
-        "SELECT id, name FROM customers"
-    )
-    .fetch_all(&mut *conn)
-    .await)?)
+    Ok(crate::sql!(c, all _, "SELECT id, name FROM customers")?)
 }

@@ -367,24 +367,15 @@ pub async fn explain(
 /// Customers whose `salesforce_id` or `hubspot_id` equals `key`, or whose
 /// `metadata.external_id` does: how product telemetry and CRMs name our customers.
 pub async fn find_by_external_key(c: DbConn<'_>, key: &str) -> Result<Option<Customer>> {
-    crate::run!(c, |conn| {
-        Ok(sqlx::query_as::<_, Customer>(
-        "SELECT * FROM customers WHERE salesforce_id = $1 OR hubspot_id = $1 OR metadata->>'external_id' = $1 ORDER BY id LIMIT 1"
+    Ok(
+        crate::sql!(c, optional Customer, "SELECT * FROM customers WHERE salesforce_id = $1 OR hubspot_id = $1 OR metadata->>'external_id' = $1 ORDER BY id LIMIT 1", key)?,
     )
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?)
-    })
 }
 
 /// Every customer's id, in id order: what portfolio-wide jobs iterate over (16 bytes a
 /// customer, where whole rows would be a kilobyte or more).
 pub async fn all_ids(c: DbConn<'_>) -> Result<Vec<Id>> {
-    crate::run!(c, |conn| Ok(sqlx::query_scalar::<_, Id>(
-        "SELECT id FROM customers ORDER BY id"
-    )
-    .fetch_all(&mut *conn)
-    .await?))
+    Ok(crate::sql!(c, scalars Id, "SELECT id FROM customers ORDER BY id")?)
 }
 
 /// Which of `ids` exist (at most 500 a query: both engines bound the number of parameters).
@@ -412,35 +403,21 @@ pub async fn existing_ids(mut c: DbConn<'_>, ids: &[Id]) -> Result<Vec<Id>> {
 /// id order; all of them, however many.
 pub async fn name_contains(c: DbConn<'_>, fragment: &str) -> Result<Vec<Customer>> {
     let pattern = format!("%{}%", fragment.to_lowercase().replace(['%', '_'], ""));
-    Ok(crate::run!(c, |conn| sqlx::query_as::<_, Customer>(
-        "SELECT * FROM customers WHERE lower(name) LIKE $1 ORDER BY id"
+    Ok(
+        crate::sql!(c, all Customer, "SELECT * FROM customers WHERE lower(name) LIKE $1 ORDER BY id", &pattern)?,
     )
-    .bind(&pattern)
-    .fetch_all(&mut *conn)
-    .await)?)
 }
 
 /// The demo data's customers (marked in `metadata.demo`), in id order.
 pub async fn demo(c: DbConn<'_>) -> Result<Vec<Customer>> {
-    Ok(crate::run!(c, |conn| sqlx::query_as::<_, Customer>(
-        "SELECT * FROM customers WHERE metadata->>'demo' IS NOT NULL ORDER BY id"
+    Ok(
+        crate::sql!(c, all Customer, "SELECT * FROM customers WHERE metadata->>'demo' IS NOT NULL ORDER BY id")?,
     )
-    .fetch_all(&mut *conn)
-    .await)?)
 }
 
 /// Only one primary contact per customer: clears the flag on the customer's other contacts.
 pub async fn clear_other_primaries(c: DbConn<'_>, customer_id: Id, keep: Id) -> Result<()> {
-    crate::run!(c, |conn| {
-        sqlx::query(
-        "UPDATE stakeholders SET is_primary = FALSE WHERE customer_id = $1 AND id <> $2 AND is_primary = TRUE"
-    )
-    .bind(customer_id)
-    .bind(keep)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
-    })?;
+    crate::sql!(c, execute, "UPDATE stakeholders SET is_primary = FALSE WHERE customer_id = $1 AND id <> $2 AND is_primary = TRUE", customer_id, keep).map(|_| ())?;
     Ok(())
 }
 

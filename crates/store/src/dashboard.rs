@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use crate::{run, DbConn, Result};
+use crate::{DbConn, Result};
 
 /// Portfolio totals. Money comes back as exact decimal text.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,20 +17,14 @@ pub struct Totals {
 }
 
 pub async fn totals(c: DbConn<'_>) -> Result<Totals> {
-    Ok(run!(c, |conn| {
-        sqlx::query_as::<_, Totals>(
-        "SELECT COUNT(*) AS customers,
+    Ok(crate::sql!(c, one Totals, "SELECT COUNT(*) AS customers,
                 CAST(SUM(CASE WHEN stage NOT IN ('churned', 'prospect') THEN CAST(arr AS NUMERIC) END) AS TEXT) AS total_arr,
                 CAST(SUM(CASE WHEN stage NOT IN ('churned', 'prospect') AND (health_score < 50 OR stage = 'at_risk') THEN CAST(arr AS NUMERIC) END) AS TEXT) AS arr_at_risk,
                 COUNT(CASE WHEN health_score >= 75 THEN 1 END) AS green,
                 COUNT(CASE WHEN health_score >= 50 AND health_score < 75 THEN 1 END) AS yellow,
                 COUNT(CASE WHEN health_score < 50 THEN 1 END) AS red,
                 COUNT(CASE WHEN health_score IS NULL THEN 1 END) AS unscored
-         FROM customers"
-    )
-    .fetch_one(&mut *conn)
-    .await
-    })?)
+         FROM customers")?)
 }
 
 /// Customers renewing in `from..=to` (not churned): count, ARR (decimal text), how many red.
@@ -39,29 +33,15 @@ pub async fn renewals_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(i64, Option<String>, i64)> {
-    Ok(run!(c, |conn| {
-        sqlx::query_as(
-        "SELECT COUNT(*), CAST(SUM(CAST(arr AS NUMERIC)) AS TEXT), COUNT(CASE WHEN health_score < 50 THEN 1 END)
-         FROM customers WHERE renewal_date >= $1 AND renewal_date <= $2 AND stage <> 'churned'"
+    Ok(
+        crate::sql!(c, one _, "SELECT COUNT(*), CAST(SUM(CAST(arr AS NUMERIC)) AS TEXT), COUNT(CASE WHEN health_score < 50 THEN 1 END)
+         FROM customers WHERE renewal_date >= $1 AND renewal_date <= $2 AND stage <> 'churned'", from, to)?,
     )
-    .bind(from)
-    .bind(to)
-    .fetch_one(&mut *conn)
-    .await
-    })?)
 }
 
 /// Pending approvals that a holder of any of `roles` may decide.
 pub async fn pending_approvals_for(c: DbConn<'_>, roles: &[String]) -> Result<i64> {
-    Ok(run!(c, |conn| {
-        sqlx::query_scalar(
-        "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND required_role IN ($1, $2, $3, $4)"
+    Ok(
+        crate::sql!(c, scalar _, "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND required_role IN ($1, $2, $3, $4)", roles.first(), roles.get(1), roles.get(2), roles.get(3))?,
     )
-    .bind(roles.first())
-    .bind(roles.get(1))
-    .bind(roles.get(2))
-    .bind(roles.get(3))
-    .fetch_one(&mut *conn)
-    .await
-    })?)
 }

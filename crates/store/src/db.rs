@@ -25,6 +25,36 @@ macro_rules! run {
     };
 }
 
+/// One portable statement on whichever backend `c` is, with its parameters in order:
+/// `sql!(c, all Customer, "SELECT * FROM customers WHERE stage = $1", stage)`. The form says
+/// what comes back: `all T`, `optional T`, `one T` (rows as `T`, a `FromRow` type or a tuple;
+/// `_` to infer), `scalars T`, `scalar T` (one column), `execute` (rows affected). The result is
+/// sqlx's; `?` turns it into the store's error.
+#[macro_export]
+macro_rules! sql {
+    ($c:expr, all $t:ty, $q:expr $(, $a:expr)* $(,)?) => {
+        $crate::run!($c, |conn| sqlx::query_as::<_, $t>($q)$(.bind($a))*.fetch_all(&mut *conn).await)
+    };
+    ($c:expr, optional $t:ty, $q:expr $(, $a:expr)* $(,)?) => {
+        $crate::run!($c, |conn| sqlx::query_as::<_, $t>($q)$(.bind($a))*.fetch_optional(&mut *conn).await)
+    };
+    ($c:expr, one $t:ty, $q:expr $(, $a:expr)* $(,)?) => {
+        $crate::run!($c, |conn| sqlx::query_as::<_, $t>($q)$(.bind($a))*.fetch_one(&mut *conn).await)
+    };
+    ($c:expr, scalars $t:ty, $q:expr $(, $a:expr)* $(,)?) => {
+        $crate::run!($c, |conn| sqlx::query_scalar::<_, $t>($q)$(.bind($a))*.fetch_all(&mut *conn).await)
+    };
+    ($c:expr, scalar $t:ty, $q:expr $(, $a:expr)* $(,)?) => {
+        $crate::run!($c, |conn| sqlx::query_scalar::<_, $t>($q)$(.bind($a))*.fetch_one(&mut *conn).await)
+    };
+    ($c:expr, scalar_optional $t:ty, $q:expr $(, $a:expr)* $(,)?) => {
+        $crate::run!($c, |conn| sqlx::query_scalar::<_, $t>($q)$(.bind($a))*.fetch_optional(&mut *conn).await)
+    };
+    ($c:expr, execute, $q:expr $(, $a:expr)* $(,)?) => {
+        $crate::run!($c, |conn| sqlx::query($q)$(.bind($a))*.execute(&mut *conn).await.map(|r| r.rows_affected()))
+    };
+}
+
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

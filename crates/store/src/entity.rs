@@ -312,10 +312,7 @@ pub async fn get<E: Entity>(c: DbConn<'_>, id: Id) -> Result<Option<E>> {
         quoted_columns::<E>(),
         E::TABLE
     );
-    run!(c, |conn| Ok(sqlx::query_as::<_, E>(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?))
+    Ok(crate::sql!(c, optional E, &sql, id)?)
 }
 
 /// Reads one record by id for update: on PostgreSQL the row is locked until the transaction
@@ -330,10 +327,7 @@ pub async fn get_for_update<E: Entity>(c: DbConn<'_>, id: Id) -> Result<Option<E
         quoted_columns::<E>(),
         E::TABLE
     );
-    run!(c, |conn| Ok(sqlx::query_as::<_, E>(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?))
+    Ok(crate::sql!(c, optional E, &sql, id)?)
 }
 
 /// Deletes one record; false if there was none.
@@ -366,12 +360,7 @@ pub async fn list_by<E: Entity>(
         quoted_columns::<E>(),
         E::TABLE
     );
-    run!(c, |conn| Ok(sqlx::query_as::<_, E>(&sql)
-        .bind(id)
-        .bind(after)
-        .bind(limit as i64)
-        .fetch_all(&mut *conn)
-        .await?))
+    Ok(crate::sql!(c, all E, &sql, id, after, limit as i64)?)
 }
 
 /// All records in id order after `after` (keyset pagination).
@@ -381,9 +370,5 @@ pub async fn list<E: Entity>(c: DbConn<'_>, after: Option<Id>, limit: u32) -> Re
         quoted_columns::<E>(),
         E::TABLE
     );
-    run!(c, |conn| Ok(sqlx::query_as::<_, E>(&sql)
-        .bind(after)
-        .bind(limit as i64)
-        .fetch_all(&mut *conn)
-        .await?))
+    Ok(crate::sql!(c, all E, &sql, after, limit as i64)?)
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{entity, run, DbConn, Id, Result, Timestamp};
+use crate::{entity, DbConn, Id, Result, Timestamp};
 
 crate::entity! {
     /// One thing that happened (see `cscx_domain::events::Event` for the types and payloads).
@@ -42,21 +42,11 @@ pub async fn list(
     before: Option<Id>,
     limit: u32,
 ) -> Result<Vec<DomainEvent>> {
-    run!(c, |conn| sqlx::query_as::<_, DomainEvent>(
-        "SELECT * FROM domain_events
+    crate::sql!(c, all DomainEvent, "SELECT * FROM domain_events
          WHERE ($1 = FALSE OR security = TRUE) AND ($2 IS NULL OR event_type = $2)
            AND ($3 IS NULL OR actor_user_id = $3) AND ($4 IS NULL OR customer_id = $4)
            AND ($5 IS NULL OR id < $5)
-         ORDER BY id DESC LIMIT $6"
-    )
-    .bind(f.security_only)
-    .bind(&f.event_type)
-    .bind(f.actor_user_id)
-    .bind(f.customer_id)
-    .bind(before)
-    .bind(limit as i64)
-    .fetch_all(&mut *conn)
-    .await)
+         ORDER BY id DESC LIMIT $6", f.security_only, &f.event_type, f.actor_user_id, f.customer_id, before, limit as i64)
     .map_err(Into::into)
 }
 
@@ -68,17 +58,7 @@ pub async fn enqueue_delivery(
     now: Timestamp,
 ) -> Result<()> {
     for s in subscribers {
-        run!(c.re(), |conn| {
-            sqlx::query(
-            "INSERT INTO domain_event_outbox (event_id, subscriber, created_at) VALUES ($1, $2, $3)"
-        )
-        .bind(event_id)
-        .bind(*s)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-        })?;
+        crate::sql!(c.re(), execute, "INSERT INTO domain_event_outbox (event_id, subscriber, created_at) VALUES ($1, $2, $3)", event_id, *s, now).map(|_| ())?;
     }
     Ok(())
 }
@@ -94,23 +74,18 @@ pub async fn pending_for(c: DbConn<'_>, subscriber: &str, limit: u32) -> Result<
         "SELECT e.* FROM domain_event_outbox o JOIN domain_events e ON e.id = o.event_id
          WHERE o.subscriber = $1 ORDER BY o.event_id LIMIT $2{lock}"
     );
-    run!(c, |conn| sqlx::query_as::<_, DomainEvent>(&sql)
-        .bind(subscriber)
-        .bind(limit as i64)
-        .fetch_all(&mut *conn)
-        .await)
-    .map_err(Into::into)
+    crate::sql!(c, all DomainEvent, &sql, subscriber, limit as i64).map_err(Into::into)
 }
 
 /// Marks `event_id` handled by `subscriber` (in the subscriber's transaction).
 pub async fn delivered(c: DbConn<'_>, subscriber: &str, event_id: Id) -> Result<()> {
-    run!(c, |conn| sqlx::query(
-        "DELETE FROM domain_event_outbox WHERE event_id = $1 AND subscriber = $2"
+    crate::sql!(
+        c,
+        execute,
+        "DELETE FROM domain_event_outbox WHERE event_id = $1 AND subscriber = $2",
+        event_id,
+        subscriber
     )
-    .bind(event_id)
-    .bind(subscriber)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ()))
+    .map(|_| ())
     .map_err(Into::into)
 }

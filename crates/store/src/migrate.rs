@@ -82,16 +82,8 @@ pub async fn migrate(db: &Db, now_millis: i64) -> Result<Vec<i64>> {
                 .execute(&mut *conn)
                 .await?;
         }
-        run!(tx.c(), |conn| sqlx::query(CREATE_TABLE)
-            .execute(&mut *conn)
-            .await
-            .map(|_| ()))?;
-        let existing: Option<String> = run!(tx.c(), |conn| sqlx::query_scalar(
-            "SELECT checksum FROM schema_migrations WHERE version = $1"
-        )
-        .bind(m.version)
-        .fetch_optional(&mut *conn)
-        .await)?;
+        crate::sql!(tx.c(), execute, CREATE_TABLE).map(|_| ())?;
+        let existing: Option<String> = crate::sql!(tx.c(), scalar_optional _, "SELECT checksum FROM schema_migrations WHERE version = $1", m.version)?;
         match existing {
             Some(sum) if sum == m.checksum() => continue,
             Some(_) => {
@@ -108,18 +100,7 @@ pub async fn migrate(db: &Db, now_millis: i64) -> Result<Vec<i64>> {
             .await
             .map(|_| ()))
         .map_err(|e| Error::Migration(format!("{} ({}): {e}", m.version, m.name)))?;
-        run!(tx.c(), |conn| {
-            sqlx::query(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)"
-        )
-        .bind(m.version)
-        .bind(m.name)
-        .bind(m.checksum())
-        .bind(now_millis)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-        })?;
+        crate::sql!(tx.c(), execute, "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)", m.version, m.name, m.checksum(), now_millis).map(|_| ())?;
         tx.commit().await?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
         applied_now.push(m.version);
@@ -131,11 +112,7 @@ pub async fn migrate(db: &Db, now_millis: i64) -> Result<Vec<i64>> {
 /// reports a database that is ahead of the binary as an error, since it may not understand it.
 pub async fn pending(db: &Db) -> Result<Vec<i64>> {
     let mut c = db.conn().await?;
-    let applied: Vec<(i64, String)> = match run!(c.c(), |conn| sqlx::query_as(
-        "SELECT version, checksum FROM schema_migrations ORDER BY version"
-    )
-    .fetch_all(&mut *conn)
-    .await)
+    let applied: Vec<(i64, String)> = match crate::sql!(c.c(), all _, "SELECT version, checksum FROM schema_migrations ORDER BY version")
     {
         Ok(rows) => rows,
         // No table yet: nothing applied.

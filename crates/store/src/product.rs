@@ -96,65 +96,37 @@ entity! {
 }
 
 pub async fn user_by_email(c: DbConn<'_>, email: &str) -> Result<Option<User>> {
-    run!(c, |conn| Ok(sqlx::query_as::<_, User>(
-        "SELECT * FROM users WHERE email = $1"
-    )
-    .bind(email.to_lowercase())
-    .fetch_optional(&mut *conn)
-    .await?))
+    Ok(crate::sql!(c, optional User, "SELECT * FROM users WHERE email = $1", email.to_lowercase())?)
 }
 
 /// Active admins (counted inside a changing transaction, so the last one cannot disappear).
 pub async fn active_admins(c: DbConn<'_>) -> Result<i64> {
-    Ok(run!(c, |conn| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE"
+    Ok(
+        crate::sql!(c, scalar i64, "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE")?,
     )
-    .fetch_one(&mut *conn)
-    .await)?)
 }
 
 pub async fn token_by_hash(c: DbConn<'_>, hash: &str) -> Result<Option<ApiToken>> {
-    run!(c, |conn| Ok(sqlx::query_as::<_, ApiToken>(
-        "SELECT * FROM api_tokens WHERE token_hash = $1"
-    )
-    .bind(hash)
-    .fetch_optional(&mut *conn)
-    .await?))
+    Ok(crate::sql!(c, optional ApiToken, "SELECT * FROM api_tokens WHERE token_hash = $1", hash)?)
 }
 
 pub async fn tokens_of_user(c: DbConn<'_>, user_id: Option<Id>) -> Result<Vec<ApiToken>> {
-    run!(c, |conn| Ok(sqlx::query_as::<_, ApiToken>(
-        "SELECT * FROM api_tokens WHERE ($1 IS NULL OR user_id = $1) ORDER BY id"
+    Ok(
+        crate::sql!(c, all ApiToken, "SELECT * FROM api_tokens WHERE ($1 IS NULL OR user_id = $1) ORDER BY id", user_id)?,
     )
-    .bind(user_id)
-    .fetch_all(&mut *conn)
-    .await?))
 }
 
 /// Records the use of a token at most once a minute, to keep reads from turning into writes.
 pub async fn touch_token(c: DbConn<'_>, id: Id, now: Timestamp) -> Result<()> {
     let stale = Timestamp::from_millis(now.millis() - 60_000);
-    run!(c, |conn| {
-        sqlx::query(
-        "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)"
-    )
-    .bind(id)
-    .bind(now)
-    .bind(stale)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
-    })?;
+    crate::sql!(c, execute, "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)", id, now, stale).map(|_| ())?;
     Ok(())
 }
 
 pub async fn session_by_hash(c: DbConn<'_>, hash: &str) -> Result<Option<AuthSession>> {
-    run!(c, |conn| Ok(sqlx::query_as::<_, AuthSession>(
-        "SELECT * FROM auth_sessions WHERE token_hash = $1"
+    Ok(
+        crate::sql!(c, optional AuthSession, "SELECT * FROM auth_sessions WHERE token_hash = $1", hash)?,
     )
-    .bind(hash)
-    .fetch_optional(&mut *conn)
-    .await?))
 }
 
 /// Extends a session's life when it is used (sliding expiry), at most once a minute.
@@ -165,18 +137,7 @@ pub async fn touch_session(
     expires: Timestamp,
 ) -> Result<()> {
     let stale = Timestamp::from_millis(now.millis() - 60_000);
-    run!(c, |conn| {
-        sqlx::query(
-        "UPDATE auth_sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1 AND last_seen_at < $4"
-    )
-    .bind(id)
-    .bind(now)
-    .bind(expires)
-    .bind(stale)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
-    })?;
+    crate::sql!(c, execute, "UPDATE auth_sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1 AND last_seen_at < $4", id, now, expires, stale).map(|_| ())?;
     Ok(())
 }
 
@@ -262,13 +223,7 @@ pub async fn login_device(
     token_hash: &str,
     email: &str,
 ) -> Result<Option<LoginDevice>> {
-    run!(c, |conn| sqlx::query_as::<_, LoginDevice>(
-        "SELECT * FROM login_devices WHERE token_hash = $1 AND email = $2"
-    )
-    .bind(token_hash)
-    .bind(email)
-    .fetch_optional(&mut *conn)
-    .await)
+    crate::sql!(c, optional LoginDevice, "SELECT * FROM login_devices WHERE token_hash = $1 AND email = $2", token_hash, email)
     .map_err(Into::into)
 }
 
@@ -277,13 +232,9 @@ pub async fn idempotency_get(
     scope: &str,
     key: &str,
 ) -> Result<Option<IdempotencyRecord>> {
-    run!(c, |conn| Ok(sqlx::query_as::<_, IdempotencyRecord>(
-        "SELECT * FROM idempotency_keys WHERE scope = $1 AND idem_key = $2"
+    Ok(
+        crate::sql!(c, optional IdempotencyRecord, "SELECT * FROM idempotency_keys WHERE scope = $1 AND idem_key = $2", scope, key)?,
     )
-    .bind(scope)
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?))
 }
 
 /// Claims a key for a request in progress. False if someone holds it already.
@@ -309,26 +260,20 @@ pub async fn idempotency_claim(c: DbConn<'_>, rec: &IdempotencyRecord) -> Result
 }
 
 pub async fn idempotency_complete(c: DbConn<'_>, id: Id, status: i32, body: &str) -> Result<()> {
-    run!(c, |conn| sqlx::query(
-        "UPDATE idempotency_keys SET status_code = $2, response_body = $3 WHERE id = $1"
+    crate::sql!(
+        c,
+        execute,
+        "UPDATE idempotency_keys SET status_code = $2, response_body = $3 WHERE id = $1",
+        id,
+        status,
+        body
     )
-    .bind(id)
-    .bind(status)
-    .bind(body)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ()))?;
+    .map(|_| ())?;
     Ok(())
 }
 
 pub async fn idempotency_release(c: DbConn<'_>, id: Id) -> Result<()> {
-    run!(c, |conn| sqlx::query(
-        "DELETE FROM idempotency_keys WHERE id = $1"
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ()))?;
+    crate::sql!(c, execute, "DELETE FROM idempotency_keys WHERE id = $1", id).map(|_| ())?;
     Ok(())
 }
 

@@ -156,12 +156,12 @@ pub async fn mark_pending_many(
 
 /// The pending rollup of a customer: `(from_date, version)`.
 pub async fn pending(c: DbConn<'_>, customer_id: Id) -> Result<Option<(NaiveDate, i64)>> {
-    run!(c, |conn| Ok(sqlx::query_as::<_, (NaiveDate, i64)>(
-        "SELECT from_date, version FROM usage_rollup_pending WHERE customer_id = $1"
-    )
-    .bind(customer_id)
-    .fetch_optional(&mut *conn)
-    .await?))
+    Ok(crate::sql!(
+        c,
+        optional(NaiveDate, i64),
+        "SELECT from_date, version FROM usage_rollup_pending WHERE customer_id = $1",
+        customer_id
+    )?)
 }
 
 /// Clears the pending mark if nothing was added since `version` was read. False if more came
@@ -326,16 +326,9 @@ pub async fn metrics(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<UsageMetric>> {
-    run!(c, |conn| {
-        Ok(sqlx::query_as::<_, UsageMetric>(
-        "SELECT * FROM usage_metrics WHERE customer_id = $1 AND metric_date >= $2 AND metric_date <= $3 ORDER BY metric_date"
+    Ok(
+        crate::sql!(c, all UsageMetric, "SELECT * FROM usage_metrics WHERE customer_id = $1 AND metric_date >= $2 AND metric_date <= $3 ORDER BY metric_date", customer_id, from, to)?,
     )
-    .bind(customer_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?)
-    })
 }
 
 /// The first and last day with engagement (active users) up to and including `until`, from
@@ -345,17 +338,14 @@ pub async fn activity_span(
     customer_id: Id,
     until: NaiveDate,
 ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
-    run!(c, |conn| Ok(sqlx::query_as::<
-        _,
-        (Option<NaiveDate>, Option<NaiveDate>),
-    >(
+    Ok(crate::sql!(
+        c,
+        one(Option<NaiveDate>, Option<NaiveDate>),
         "SELECT MIN(metric_date), MAX(metric_date) FROM usage_metrics
-         WHERE customer_id = $1 AND metric_date <= $2 AND active_users > 0"
-    )
-    .bind(customer_id)
-    .bind(until)
-    .fetch_one(&mut *conn)
-    .await?))
+         WHERE customer_id = $1 AND metric_date <= $2 AND active_users > 0",
+        customer_id,
+        until
+    )?)
 }
 
 /// NPS answers (`nps_response` with a numeric `metadata.score`) in `[from, until)`.
@@ -365,28 +355,15 @@ pub async fn nps_responses(
     from: Timestamp,
     until: Timestamp,
 ) -> Result<Vec<(Timestamp, String)>> {
-    run!(c, |conn| {
-        Ok(sqlx::query_as::<_, (Timestamp, String)>(
-        "SELECT \"timestamp\", CAST(metadata->>'score' AS TEXT) FROM usage_events
+    Ok(crate::sql!(c, all (Timestamp, String), "SELECT \"timestamp\", CAST(metadata->>'score' AS TEXT) FROM usage_events
          WHERE customer_id = $1 AND event_type = 'nps_response' AND \"timestamp\" >= $2 AND \"timestamp\" < $3
-           AND metadata->>'score' IS NOT NULL ORDER BY \"timestamp\""
-    )
-    .bind(customer_id)
-    .bind(from)
-    .bind(until)
-    .fetch_all(&mut *conn)
-    .await?)
-    })
+           AND metadata->>'score' IS NOT NULL ORDER BY \"timestamp\"", customer_id, from, until)?)
 }
 
 /// Ids of customers that have any usage event, for full rebuilds.
 pub async fn customers_with_events(c: DbConn<'_>) -> Result<Vec<Id>> {
-    run!(c, |conn| {
-        Ok(sqlx::query_scalar::<_, Id>(
-        // One probe per customer: scanning the events for distinct ids reads all of them.
-        "SELECT id FROM customers c WHERE EXISTS (SELECT 1 FROM usage_events e WHERE e.customer_id = c.id)"
+    Ok(
+        crate::sql!(c, scalars Id, // One probe per customer: scanning the events for distinct ids reads all of them.
+        "SELECT id FROM customers c WHERE EXISTS (SELECT 1 FROM usage_events e WHERE e.customer_id = c.id)")?,
     )
-    .fetch_all(&mut *conn)
-    .await?)
-    })
 }

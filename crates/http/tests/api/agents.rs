@@ -625,6 +625,21 @@ async fn viewers_cannot_run_the_agent_and_sessions_are_private() {
     }
 }
 
+/// Asks for an action as the admin, approves it as proposed, and returns its id and the
+/// approval as the approve call answered.
+async fn propose_and_approve(t: &TestApp, session: &str, text: &str) -> (String, Value) {
+    let (_, events) = say(t, &t.admin, session, text, None).await;
+    let id = approval_event(&events)["approval_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, a) = t
+        .post(&format!("/api/v1/approvals/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    (id, a)
+}
+
 /// Delivery goes through whatever transport is configured, not the executor: a refusal marks
 /// the action failed, an outage leaves it approved for the job to retry, and a retried or
 /// repeated execution delivers once.
@@ -640,26 +655,11 @@ async fn approved_mail_goes_through_the_configured_transport_once() {
         })
         .await;
         let (_, session) = setup(&t).await;
-        let admin = t.admin.clone();
 
         // Down: the approval stays approved (the job retries) and nothing was delivered.
         transport.set(Behaviour::Unavailable);
-        let (_, events) = say(
-            &t,
-            &admin,
-            &session,
-            "Draft a thank-you email to Acme Corp",
-            None,
-        )
-        .await;
-        let id = approval_event(&events)["approval_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let (s, a) = t
-            .post(&format!("/api/v1/approvals/{id}/approve"), json!({}))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{a}");
+        let (id, a) =
+            propose_and_approve(&t, &session, "Draft a thank-you email to Acme Corp").await;
         assert_eq!(a["status"], "approved", "{a}");
         assert!(transport.mail().is_empty());
 
@@ -684,43 +684,14 @@ async fn approved_mail_goes_through_the_configured_transport_once() {
 
         // Refused for good: the action is failed, with the reason.
         transport.set(Behaviour::Refuse);
-        let (_, events) = say(
-            &t,
-            &admin,
-            &session,
-            "Email Acme Corp a renewal reminder",
-            None,
-        )
-        .await;
-        let id = approval_event(&events)["approval_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let (s, a) = t
-            .post(&format!("/api/v1/approvals/{id}/approve"), json!({}))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{a}");
+        let (_, a) = propose_and_approve(&t, &session, "Email Acme Corp a renewal reminder").await;
         assert_eq!(a["status"], "failed", "{a}");
         assert_eq!(a["result"]["error"], "recipient refused");
 
         // An invitation goes to the calendar, and the meeting says it was sent.
         transport.set(Behaviour::Deliver);
-        let (_, events) = say(
-            &t,
-            &admin,
-            &session,
-            "Schedule a meeting with Acme Corp next week",
-            None,
-        )
-        .await;
-        let id = approval_event(&events)["approval_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let (s, a) = t
-            .post(&format!("/api/v1/approvals/{id}/approve"), json!({}))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{a}");
+        let (id, a) =
+            propose_and_approve(&t, &session, "Schedule a meeting with Acme Corp next week").await;
         assert_eq!(a["status"], "executed", "{a}");
         assert_eq!(transport.invitations().len(), 1);
         assert_eq!(transport.invitations()[0].uid(), format!("{id}@cscx"));
