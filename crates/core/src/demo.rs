@@ -584,6 +584,9 @@ fn customer_record(p: &Plan, csm_id: Option<Id>, now: Timestamp) -> Customer {
         }),
         created_at: now,
         updated_at: now,
+        health_band: p
+            .health
+            .map(|s| cscx_domain::health::grade(&Default::default(), s).into()),
     }
 }
 

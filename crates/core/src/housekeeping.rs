@@ -189,6 +189,16 @@ pub async fn install_schedules(app: &App) -> crate::CoreResult<()> {
         app.now(),
     )
     .await?;
+    // Time passes even when no data comes: a customer who goes quiet must decay.
+    schedule::upsert(
+        &app.db,
+        "health-nightly",
+        "10 2 * * *",
+        intelligence::NIGHTLY_JOB,
+        json!({}),
+        app.now(),
+    )
+    .await?;
     schedule::upsert(
         &app.db,
         "contract-status",

@@ -283,7 +283,21 @@ pub fn new_customer(name: String, metadata: Value, now: Timestamp) -> Customer {
         metadata,
         created_at: now,
         updated_at: now,
+        health_band: None,
     }
+}
+
+/// A score set by hand (or imported) is graded like a computed one: with the bands of the
+/// model for the customer's segment.
+async fn grade_by_hand(app: &App, c: &mut Customer) -> CoreResult<()> {
+    c.health_band = match c.health_score {
+        Some(s) => {
+            let model = crate::intelligence::model_for(app, c.segment.as_deref()).await?;
+            Some(cscx_domain::health::grade(&model.bands, s).into())
+        }
+        None => None,
+    };
+    Ok(())
 }
 
 pub async fn create_customer(app: &App, who: &Principal, body: &Value) -> CoreResult<Customer> {
@@ -296,6 +310,8 @@ pub async fn create_customer(app: &App, who: &Principal, body: &Value) -> CoreRe
         &["name"],
         validate_customer,
     )?;
+    let mut c = c;
+    grade_by_hand(app, &mut c).await?;
     insert(app, c).await
 }
 
@@ -310,17 +326,25 @@ pub async fn update_customer(
     body: &Value,
 ) -> CoreResult<Customer> {
     authz::write_portfolio(who)?;
+    let patch = as_object(body)?;
     let mut tx = app.db.begin().await?;
-    let c = patch_in(
+    let mut c = patch_in(
         tx.c(),
         "customer",
         id,
-        as_object(body)?,
+        patch,
         CUSTOMER_FIELDS,
         validate_customer,
         app.now(),
     )
     .await?;
+    if patch.contains_key("health_score") || patch.contains_key("segment") {
+        let before = c.health_band;
+        grade_by_hand(app, &mut c).await?;
+        if c.health_band != before {
+            entity::update(tx.c(), &c).await?;
+        }
+    }
     // Stage and renewal date feed the health score (its subscriber rescores).
     let event = Event::CustomerChanged {
         fields: as_object(body)?.keys().cloned().collect(),

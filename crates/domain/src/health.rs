@@ -20,7 +20,6 @@
 //! and never listed as missing.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -255,27 +254,12 @@ impl HealthModel {
 // Grades
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Grade {
-    Red,
-    Yellow,
-    Green,
-}
-
-impl Grade {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grade::Red => "red",
-            Grade::Yellow => "yellow",
-            Grade::Green => "green",
-        }
-    }
-}
-
-impl fmt::Display for Grade {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::words! {
+    /// The band a score falls in, by its model's [`Bands`].
+    pub enum Grade as "grade" {
+        Red = "red",
+        Yellow = "yellow",
+        Green = "green",
     }
 }
 

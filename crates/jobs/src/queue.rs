@@ -98,15 +98,26 @@ pub fn backoff(attempt: i32) -> Duration {
 /// same key.
 pub async fn enqueue_in(c: DbConn<'_>, job: &NewJob, now: Timestamp) -> Result<Id> {
     let run_at = job.run_at.unwrap_or(now);
-    Ok(
-        cscx_store::sql!(c, scalar Id, "INSERT INTO jobs (id, queue, kind, payload, job_key, status, priority, attempts, max_attempts, run_at, created_at, updated_at)
+    Ok(cscx_store::sql!(
+        c,
+        scalar Id,
+        "INSERT INTO jobs (id, queue, kind, payload, job_key, status, priority, attempts, max_attempts, run_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7, $8, $9, $9)
          ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND status = 'queued'
          DO UPDATE SET payload = excluded.payload,
                        run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END,
                        updated_at = excluded.updated_at
-         RETURNING id", Id::new(), &job.queue, &job.kind, &job.payload, &job.job_key, job.priority, job.max_attempts, run_at, now)?,
-    )
+         RETURNING id",
+        Id::new(),
+        &job.queue,
+        &job.kind,
+        &job.payload,
+        &job.job_key,
+        job.priority,
+        job.max_attempts,
+        run_at,
+        now,
+    )?)
 }
 
 /// Enqueues many jobs in the caller's transaction. Job keys must be distinct within the call
@@ -420,8 +431,12 @@ impl Queue {
     /// Jobs in a status, newest first (for `cscx jobs list` and the admin API).
     pub async fn list(&self, status: &str, limit: u32) -> Result<Vec<Job>> {
         let mut c = self.db.conn().await?;
-        Ok(
-            cscx_store::sql!(c.c(), all Job, "SELECT * FROM jobs WHERE status = $1 ORDER BY updated_at DESC, id DESC LIMIT $2", status, limit as i64)?,
-        )
+        Ok(cscx_store::sql!(
+            c.c(),
+            all Job,
+            "SELECT * FROM jobs WHERE status = $1 ORDER BY updated_at DESC, id DESC LIMIT $2",
+            status,
+            limit as i64,
+        )?)
     }
 }

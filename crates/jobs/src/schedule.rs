@@ -57,14 +57,25 @@ pub async fn upsert(
 ) -> Result<()> {
     let next = next_tick(cron, now)?;
     let mut c = db.conn().await?;
-    cscx_store::sql!(c.c(), execute, "INSERT INTO schedules (id, name, cron, job_kind, payload, enabled, next_run_at, last_run_at, created_at, updated_at)
+    cscx_store::sql!(
+        c.c(),
+        execute,
+        "INSERT INTO schedules (id, name, cron, job_kind, payload, enabled, next_run_at, last_run_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, NULL, $7, $7)
          ON CONFLICT (name) DO UPDATE SET
             job_kind = excluded.job_kind,
             payload = excluded.payload,
             next_run_at = CASE WHEN schedules.cron <> excluded.cron THEN excluded.next_run_at ELSE schedules.next_run_at END,
             cron = excluded.cron,
-            updated_at = CASE WHEN schedules.cron <> excluded.cron THEN excluded.updated_at ELSE schedules.updated_at END", Id::new(), name, cron, job_kind, &payload, next, now).map(|_| ())?;
+            updated_at = CASE WHEN schedules.cron <> excluded.cron THEN excluded.updated_at ELSE schedules.updated_at END",
+        Id::new(),
+        name,
+        cron,
+        job_kind,
+        &payload,
+        next,
+        now,
+    ).map(|_| ())?;
     Ok(())
 }
 
@@ -72,7 +83,12 @@ pub async fn upsert(
 pub async fn tick(db: &Db, now: Timestamp) -> Result<Vec<String>> {
     let due: Vec<Schedule> = {
         let mut c = db.conn().await?;
-        cscx_store::sql!(c.c(), all Schedule, "SELECT * FROM schedules WHERE enabled = TRUE AND next_run_at <= $1 ORDER BY next_run_at", now)?
+        cscx_store::sql!(
+            c.c(),
+            all Schedule,
+            "SELECT * FROM schedules WHERE enabled = TRUE AND next_run_at <= $1 ORDER BY next_run_at",
+            now,
+        )?
     };
     let mut fired = Vec::new();
     for s in due {

@@ -10,14 +10,25 @@ pub async fn sessions_page(
     before: Option<Id>,
     limit: u32,
 ) -> Result<Vec<AgentSession>> {
-    Ok(
-        crate::sql!(c, all AgentSession, "SELECT * FROM agent_sessions WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", user, before, limit as i64)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all AgentSession,
+        "SELECT * FROM agent_sessions WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        user,
+        before,
+        limit as i64,
+    )?)
 }
 
 /// Active sessions not touched since `cutoff` become `timed_out`; returns how many.
 pub async fn time_out_sessions(c: DbConn<'_>, cutoff: Timestamp, now: Timestamp) -> Result<u64> {
-    Ok(crate::sql!(c, execute, "UPDATE agent_sessions SET status = 'timed_out', ended_at = $1, updated_at = $1 WHERE status = 'active' AND updated_at < $2", now, cutoff)?)
+    Ok(crate::sql!(
+        c,
+        execute,
+        "UPDATE agent_sessions SET status = 'timed_out', ended_at = $1, updated_at = $1 WHERE status = 'active' AND updated_at < $2",
+        now,
+        cutoff,
+    )?)
 }
 
 /// The latest tool runs about a customer (not the turns that contain them).
@@ -26,9 +37,13 @@ pub async fn recent_activity(
     customer_id: Id,
     limit: u32,
 ) -> Result<Vec<AgentActivity>> {
-    Ok(
-        crate::sql!(c, all AgentActivity, "SELECT * FROM agent_activity_log WHERE customer_id = $1 AND parent_action_id IS NOT NULL ORDER BY id DESC LIMIT $2", customer_id, limit as i64)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all AgentActivity,
+        "SELECT * FROM agent_activity_log WHERE customer_id = $1 AND parent_action_id IS NOT NULL ORDER BY id DESC LIMIT $2",
+        customer_id,
+        limit as i64,
+    )?)
 }
 
 /// A chat message by its client-chosen id (how a retried request finds its answer).
@@ -37,9 +52,13 @@ pub async fn chat_message_by_client_id(
     user_key: &str,
     client_message_id: &str,
 ) -> Result<Option<ChatMessage>> {
-    Ok(
-        crate::sql!(c, optional _, "SELECT * FROM chat_messages WHERE user_id = $1 AND client_message_id = $2", user_key, client_message_id)?,
-    )
+    Ok(crate::sql!(
+        c,
+        optional _,
+        "SELECT * FROM chat_messages WHERE user_id = $1 AND client_message_id = $2",
+        user_key,
+        client_message_id,
+    )?)
 }
 
 /// A user's chat, newest first, keyset on id.
@@ -49,9 +68,14 @@ pub async fn chat_page(
     before: Option<Id>,
     limit: u32,
 ) -> Result<Vec<ChatMessage>> {
-    Ok(
-        crate::sql!(c, all ChatMessage, "SELECT * FROM chat_messages WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", user_key, before, limit as i64)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all ChatMessage,
+        "SELECT * FROM chat_messages WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        user_key,
+        before,
+        limit as i64,
+    )?)
 }
 
 /// What changes when any customer is added, renamed or removed: the row count and the latest

@@ -17,10 +17,16 @@ pub async fn page(
     after: Option<Id>,
     limit: u32,
 ) -> Result<Vec<Contract>> {
-    Ok(
-        crate::sql!(c, all Contract, "SELECT * FROM contracts WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2)
-         AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4", customer_id, status, after, limit as i64)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all Contract,
+        "SELECT * FROM contracts WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2)
+     AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4",
+        customer_id,
+        status,
+        after,
+        limit as i64,
+    )?)
 }
 
 /// Active contracts that ended before `today` become `expired`; returns their customers.
@@ -29,17 +35,23 @@ pub async fn expire_ended(
     today: NaiveDate,
     now: Timestamp,
 ) -> Result<Vec<Option<Id>>> {
-    Ok(
-        crate::sql!(c, scalars _, "UPDATE contracts SET status = 'expired', updated_at = $1
+    Ok(crate::sql!(
+        c,
+        scalars _,
+        "UPDATE contracts SET status = 'expired', updated_at = $1
          WHERE status = 'active' AND end_date IS NOT NULL AND end_date < $2
-         RETURNING customer_id", now, today)?,
-    )
+         RETURNING customer_id",
+        now,
+        today,
+    )?)
 }
 
 /// The extraction record (`parsed_data`) of every confirmed contract, for the review accuracy
 /// report.
 pub async fn confirmed_parsed_data(c: DbConn<'_>) -> Result<Vec<Option<Value>>> {
-    Ok(
-        crate::sql!(c, scalars _, "SELECT parsed_data FROM contracts WHERE status IN ('active', 'expired', 'terminated') AND parsed_data IS NOT NULL")?,
-    )
+    Ok(crate::sql!(
+        c,
+        scalars _,
+        "SELECT parsed_data FROM contracts WHERE status IN ('active', 'expired', 'terminated') AND parsed_data IS NOT NULL",
+    )?)
 }

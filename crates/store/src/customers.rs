@@ -89,6 +89,8 @@ pub struct CustomerFilter {
     pub industry: Option<String>,
     pub health_min: Option<i32>,
     pub health_max: Option<i32>,
+    /// Only customers whose latest score is in this band (graded by its own model).
+    pub band: Option<cscx_domain::health::Grade>,
     /// Only customers without a health score.
     pub unscored: bool,
     pub renewal_before: Option<NaiveDate>,
@@ -235,6 +237,9 @@ macro_rules! build_list {
         if let Some(v) = filter.health_max {
             $qb.push(" AND health_score <= ").push_bind(v);
         }
+        if let Some(b) = filter.band {
+            $qb.push(" AND health_band = ").push_bind(crate::Text(b));
+        }
         if filter.unscored {
             $qb.push(" AND health_score IS NULL");
         }
@@ -367,9 +372,12 @@ pub async fn explain(
 /// Customers whose `salesforce_id` or `hubspot_id` equals `key`, or whose
 /// `metadata.external_id` does: how product telemetry and CRMs name our customers.
 pub async fn find_by_external_key(c: DbConn<'_>, key: &str) -> Result<Option<Customer>> {
-    Ok(
-        crate::sql!(c, optional Customer, "SELECT * FROM customers WHERE salesforce_id = $1 OR hubspot_id = $1 OR metadata->>'external_id' = $1 ORDER BY id LIMIT 1", key)?,
-    )
+    Ok(crate::sql!(
+        c,
+        optional Customer,
+        "SELECT * FROM customers WHERE salesforce_id = $1 OR hubspot_id = $1 OR metadata->>'external_id' = $1 ORDER BY id LIMIT 1",
+        key,
+    )?)
 }
 
 /// Every customer's id, in id order: what portfolio-wide jobs iterate over (16 bytes a
@@ -403,21 +411,32 @@ pub async fn existing_ids(mut c: DbConn<'_>, ids: &[Id]) -> Result<Vec<Id>> {
 /// id order; all of them, however many.
 pub async fn name_contains(c: DbConn<'_>, fragment: &str) -> Result<Vec<Customer>> {
     let pattern = format!("%{}%", fragment.to_lowercase().replace(['%', '_'], ""));
-    Ok(
-        crate::sql!(c, all Customer, "SELECT * FROM customers WHERE lower(name) LIKE $1 ORDER BY id", &pattern)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all Customer,
+        "SELECT * FROM customers WHERE lower(name) LIKE $1 ORDER BY id",
+        &pattern,
+    )?)
 }
 
 /// The demo data's customers (marked in `metadata.demo`), in id order.
 pub async fn demo(c: DbConn<'_>) -> Result<Vec<Customer>> {
-    Ok(
-        crate::sql!(c, all Customer, "SELECT * FROM customers WHERE metadata->>'demo' IS NOT NULL ORDER BY id")?,
-    )
+    Ok(crate::sql!(
+        c,
+        all Customer,
+        "SELECT * FROM customers WHERE metadata->>'demo' IS NOT NULL ORDER BY id",
+    )?)
 }
 
 /// Only one primary contact per customer: clears the flag on the customer's other contacts.
 pub async fn clear_other_primaries(c: DbConn<'_>, customer_id: Id, keep: Id) -> Result<()> {
-    crate::sql!(c, execute, "UPDATE stakeholders SET is_primary = FALSE WHERE customer_id = $1 AND id <> $2 AND is_primary = TRUE", customer_id, keep).map(|_| ())?;
+    crate::sql!(
+        c,
+        execute,
+        "UPDATE stakeholders SET is_primary = FALSE WHERE customer_id = $1 AND id <> $2 AND is_primary = TRUE",
+        customer_id,
+        keep,
+    ).map(|_| ())?;
     Ok(())
 }
 

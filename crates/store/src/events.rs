@@ -42,11 +42,21 @@ pub async fn list(
     before: Option<Id>,
     limit: u32,
 ) -> Result<Vec<DomainEvent>> {
-    crate::sql!(c, all DomainEvent, "SELECT * FROM domain_events
+    crate::sql!(
+        c,
+        all DomainEvent,
+        "SELECT * FROM domain_events
          WHERE ($1 = FALSE OR security = TRUE) AND ($2 IS NULL OR event_type = $2)
            AND ($3 IS NULL OR actor_user_id = $3) AND ($4 IS NULL OR customer_id = $4)
            AND ($5 IS NULL OR id < $5)
-         ORDER BY id DESC LIMIT $6", f.security_only, &f.event_type, f.actor_user_id, f.customer_id, before, limit as i64)
+         ORDER BY id DESC LIMIT $6",
+        f.security_only,
+        &f.event_type,
+        f.actor_user_id,
+        f.customer_id,
+        before,
+        limit as i64,
+    )
     .map_err(Into::into)
 }
 
@@ -58,7 +68,14 @@ pub async fn enqueue_delivery(
     now: Timestamp,
 ) -> Result<()> {
     for s in subscribers {
-        crate::sql!(c.re(), execute, "INSERT INTO domain_event_outbox (event_id, subscriber, created_at) VALUES ($1, $2, $3)", event_id, *s, now).map(|_| ())?;
+        crate::sql!(
+            c.re(),
+            execute,
+            "INSERT INTO domain_event_outbox (event_id, subscriber, created_at) VALUES ($1, $2, $3)",
+            event_id,
+            *s,
+            now,
+        ).map(|_| ())?;
     }
     Ok(())
 }
@@ -84,7 +101,7 @@ pub async fn delivered(c: DbConn<'_>, subscriber: &str, event_id: Id) -> Result<
         execute,
         "DELETE FROM domain_event_outbox WHERE event_id = $1 AND subscriber = $2",
         event_id,
-        subscriber
+        subscriber,
     )
     .map(|_| ())
     .map_err(Into::into)

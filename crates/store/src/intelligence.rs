@@ -1,6 +1,7 @@
 //! Health history, health models and risk signals.
 
 use chrono::NaiveDate;
+use cscx_domain::health::Grade;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -11,9 +12,12 @@ use crate::{Backend, DbConn, Id, Result, Timestamp};
 // Health history
 
 pub async fn latest_health(c: DbConn<'_>, customer_id: Id) -> Result<Option<HealthScore>> {
-    Ok(
-        crate::sql!(c, optional HealthScore, "SELECT * FROM health_score_history WHERE customer_id = $1 ORDER BY recorded_at DESC, id DESC LIMIT 1", customer_id)?,
-    )
+    Ok(crate::sql!(
+        c,
+        optional HealthScore,
+        "SELECT * FROM health_score_history WHERE customer_id = $1 ORDER BY recorded_at DESC, id DESC LIMIT 1",
+        customer_id,
+    )?)
 }
 
 /// Newest first, keyset on id.
@@ -23,9 +27,14 @@ pub async fn health_page(
     before: Option<Id>,
     limit: u32,
 ) -> Result<Vec<HealthScore>> {
-    Ok(
-        crate::sql!(c, all HealthScore, "SELECT * FROM health_score_history WHERE customer_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", customer_id, before, limit as i64)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all HealthScore,
+        "SELECT * FROM health_score_history WHERE customer_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        customer_id,
+        before,
+        limit as i64,
+    )?)
 }
 
 /// Every score recorded since `from`, oldest first (the detectors read about 30 days).
@@ -34,25 +43,31 @@ pub async fn health_since(
     customer_id: Id,
     from: Timestamp,
 ) -> Result<Vec<HealthScore>> {
-    Ok(
-        crate::sql!(c, all HealthScore, "SELECT * FROM health_score_history WHERE customer_id = $1 AND recorded_at >= $2 ORDER BY recorded_at", customer_id, from)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all HealthScore,
+        "SELECT * FROM health_score_history WHERE customer_id = $1 AND recorded_at >= $2 ORDER BY recorded_at",
+        customer_id,
+        from,
+    )?)
 }
 
-/// Sets `customers.health_score` (the value lists sort and filter on).
+/// Sets `customers.health_score` and its band (what lists sort and filter on).
 pub async fn set_customer_health(
     c: DbConn<'_>,
     customer_id: Id,
     score: i32,
+    band: Grade,
     now: Timestamp,
 ) -> Result<()> {
     crate::sql!(
         c,
         execute,
-        "UPDATE customers SET health_score = $2, updated_at = $3 WHERE id = $1",
+        "UPDATE customers SET health_score = $2, health_band = $3, updated_at = $4 WHERE id = $1",
         customer_id,
         score,
-        now
+        crate::Text(band),
+        now,
     )
     .map(|_| ())?;
     Ok(())
@@ -60,9 +75,12 @@ pub async fn set_customer_health(
 
 /// The last day with usage metrics, if any.
 pub async fn last_metric_date(c: DbConn<'_>, customer_id: Id) -> Result<Option<NaiveDate>> {
-    Ok(
-        crate::sql!(c, scalar Option<NaiveDate>, "SELECT MAX(metric_date) FROM usage_metrics WHERE customer_id = $1", customer_id)?,
-    )
+    Ok(crate::sql!(
+        c,
+        scalar Option<NaiveDate>,
+        "SELECT MAX(metric_date) FROM usage_metrics WHERE customer_id = $1",
+        customer_id,
+    )?)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -95,8 +113,21 @@ pub async fn model(c: DbConn<'_>, id: Id) -> Result<Option<StoredModel>> {
 }
 
 pub async fn insert_model(c: DbConn<'_>, m: &StoredModel) -> Result<()> {
-    crate::sql!(c, execute, "INSERT INTO health_models (id, name, segment_key, config, status, notes, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", m.id, &m.name, &m.segment_key, &m.config, &m.status, &m.notes, m.created_by, m.created_at, m.updated_at).map(|_| ())?;
+    crate::sql!(
+        c,
+        execute,
+        "INSERT INTO health_models (id, name, segment_key, config, status, notes, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        m.id,
+        &m.name,
+        &m.segment_key,
+        &m.config,
+        &m.status,
+        &m.notes,
+        m.created_by,
+        m.created_at,
+        m.updated_at,
+    ).map(|_| ())?;
     Ok(())
 }
 
@@ -107,13 +138,20 @@ pub async fn activate_model(
     segment_key: &str,
     now: Timestamp,
 ) -> Result<()> {
-    crate::sql!(c.re(), execute, "UPDATE health_models SET status = 'archived', updated_at = $2 WHERE segment_key = $1 AND status = 'active' AND id <> $3", segment_key, now, id).map(|_| ())?;
+    crate::sql!(
+        c.re(),
+        execute,
+        "UPDATE health_models SET status = 'archived', updated_at = $2 WHERE segment_key = $1 AND status = 'active' AND id <> $3",
+        segment_key,
+        now,
+        id,
+    ).map(|_| ())?;
     crate::sql!(
         c,
         execute,
         "UPDATE health_models SET status = 'active', updated_at = $2 WHERE id = $1",
         id,
-        now
+        now,
     )
     .map(|_| ())?;
     Ok(())
@@ -121,9 +159,12 @@ pub async fn activate_model(
 
 /// The active configs for `segment` and for the default (`""`): `(segment_key, config)`.
 pub async fn active_model_configs(c: DbConn<'_>, segment: &str) -> Result<Vec<(String, Value)>> {
-    Ok(
-        crate::sql!(c, all _, "SELECT segment_key, config FROM health_models WHERE status = 'active' AND (segment_key = $1 OR segment_key = '')", segment)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all _,
+        "SELECT segment_key, config FROM health_models WHERE status = 'active' AND (segment_key = $1 OR segment_key = '')",
+        segment,
+    )?)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -135,16 +176,23 @@ pub async fn signals_open_at(
     customer_id: Id,
     at: Timestamp,
 ) -> Result<Vec<RiskSignal>> {
-    Ok(
-        crate::sql!(c, all RiskSignal, "SELECT * FROM risk_signals WHERE customer_id = $1 AND detected_at < $2 AND (resolved_at IS NULL OR resolved_at >= $2)", customer_id, at)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all RiskSignal,
+        "SELECT * FROM risk_signals WHERE customer_id = $1 AND detected_at < $2 AND (resolved_at IS NULL OR resolved_at >= $2)",
+        customer_id,
+        at,
+    )?)
 }
 
 /// The detectors' own signals still open.
 pub async fn open_auto_signals(c: DbConn<'_>, customer_id: Id) -> Result<Vec<RiskSignal>> {
-    Ok(
-        crate::sql!(c, all RiskSignal, "SELECT * FROM risk_signals WHERE customer_id = $1 AND resolved_at IS NULL AND auto_detected = TRUE", customer_id)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all RiskSignal,
+        "SELECT * FROM risk_signals WHERE customer_id = $1 AND resolved_at IS NULL AND auto_detected = TRUE",
+        customer_id,
+    )?)
 }
 
 /// The upsert on the partial unique index of open automatic signals. Each backend's text
@@ -170,9 +218,19 @@ pub async fn raise_auto_signal(c: DbConn<'_>, s: &RiskSignal) -> Result<Id> {
         Backend::Sqlite => upsert_open_auto!("1"),
         Backend::Postgres => upsert_open_auto!("true"),
     };
-    Ok(
-        crate::sql!(c, scalar _, sql, s.id, s.customer_id, &s.signal_type, s.severity, &s.description, s.detected_at, &s.source, &s.metadata)?,
-    )
+    Ok(crate::sql!(
+        c,
+        scalar _,
+        sql,
+        s.id,
+        s.customer_id,
+        &s.signal_type,
+        s.severity,
+        &s.description,
+        s.detected_at,
+        &s.source,
+        &s.metadata,
+    )?)
 }
 
 /// Filters of the portfolio-wide signal list.
@@ -201,12 +259,20 @@ pub async fn signals_page(
     limit: u32,
 ) -> Result<Vec<NamedSignal>> {
     let open = f.status.as_deref().map(|s| s == "open");
-    Ok(
-        crate::sql!(c, all NamedSignal, "SELECT r.*, c.name AS customer_name FROM risk_signals r JOIN customers c ON c.id = r.customer_id
+    Ok(crate::sql!(
+        c,
+        all NamedSignal,
+        "SELECT r.*, c.name AS customer_name FROM risk_signals r JOIN customers c ON c.id = r.customer_id
          WHERE ($1 IS NULL OR r.customer_id = $1) AND ($2 IS NULL OR r.severity = $2)
            AND ($3 IS NULL OR r.signal_type = $3)
            AND ($4 IS NULL OR ($4 = TRUE AND r.resolved_at IS NULL) OR ($4 = FALSE AND r.resolved_at IS NOT NULL))
            AND ($5 IS NULL OR r.id < $5)
-         ORDER BY r.id DESC LIMIT $6", f.customer_id, &f.severity, &f.signal_type, open, before, limit as i64)?,
-    )
+         ORDER BY r.id DESC LIMIT $6",
+        f.customer_id,
+        &f.severity,
+        &f.signal_type,
+        open,
+        before,
+        limit as i64,
+    )?)
 }

@@ -23,6 +23,6 @@ pub use entity::Entity;
 pub use error::{Error, Result};
 pub use finders::{agent_messages, entitlements, meetings, stakeholders};
 pub use types::{
-    ApprovalStatusText, Embedding, Id, Money, RoleText, SeverityText, StageText, Text, TextList,
-    Timestamp,
+    ApprovalStatusText, Embedding, GradeText, Id, Money, RoleText, SeverityText, StageText, Text,
+    TextList, Timestamp,
 };

@@ -43,6 +43,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     5 "login_devices" "0005_login_devices.sql",
     6 "domain_events" "0006_domain_events.sql",
     7 "event_outbox" "0007_event_outbox.sql",
+    8 "health_band" "0008_health_band.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
@@ -52,6 +53,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     5 "login_devices" "0005_login_devices.sql",
     6 "domain_events" "0006_domain_events.sql",
     7 "event_outbox" "0007_event_outbox.sql",
+    8 "health_band" "0008_health_band.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {
@@ -83,7 +85,12 @@ pub async fn migrate(db: &Db, now_millis: i64) -> Result<Vec<i64>> {
                 .await?;
         }
         crate::sql!(tx.c(), execute, CREATE_TABLE).map(|_| ())?;
-        let existing: Option<String> = crate::sql!(tx.c(), scalar_optional _, "SELECT checksum FROM schema_migrations WHERE version = $1", m.version)?;
+        let existing: Option<String> = crate::sql!(
+            tx.c(),
+            scalar_optional _,
+            "SELECT checksum FROM schema_migrations WHERE version = $1",
+            m.version,
+        )?;
         match existing {
             Some(sum) if sum == m.checksum() => continue,
             Some(_) => {
@@ -100,7 +107,15 @@ pub async fn migrate(db: &Db, now_millis: i64) -> Result<Vec<i64>> {
             .await
             .map(|_| ()))
         .map_err(|e| Error::Migration(format!("{} ({}): {e}", m.version, m.name)))?;
-        crate::sql!(tx.c(), execute, "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)", m.version, m.name, m.checksum(), now_millis).map(|_| ())?;
+        crate::sql!(
+            tx.c(),
+            execute,
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+            m.version,
+            m.name,
+            m.checksum(),
+            now_millis,
+        ).map(|_| ())?;
         tx.commit().await?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
         applied_now.push(m.version);
@@ -112,8 +127,11 @@ pub async fn migrate(db: &Db, now_millis: i64) -> Result<Vec<i64>> {
 /// reports a database that is ahead of the binary as an error, since it may not understand it.
 pub async fn pending(db: &Db) -> Result<Vec<i64>> {
     let mut c = db.conn().await?;
-    let applied: Vec<(i64, String)> = match crate::sql!(c.c(), all _, "SELECT version, checksum FROM schema_migrations ORDER BY version")
-    {
+    let applied: Vec<(i64, String)> = match crate::sql!(
+        c.c(),
+        all _,
+        "SELECT version, checksum FROM schema_migrations ORDER BY version",
+    ) {
         Ok(rows) => rows,
         // No table yet: nothing applied.
         Err(sqlx::Error::Database(_)) => Vec::new(),

@@ -7,8 +7,8 @@
 
 use crate::entity;
 use crate::types::{
-    ApprovalStatusText, Embedding, Id, Money, RoleText, SeverityText, StageText, TextList,
-    Timestamp,
+    ApprovalStatusText, Embedding, GradeText, Id, Money, RoleText, SeverityText, StageText,
+    TextList, Timestamp,
 };
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -30,6 +30,8 @@ entity! {
         metadata: Value,
         created_at: Timestamp,
         updated_at: Timestamp,
+        // Added by migration 0008: the band of `health_score` under its model.
+        health_band: Option<GradeText>,
     }
 }
 

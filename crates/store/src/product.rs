@@ -101,9 +101,11 @@ pub async fn user_by_email(c: DbConn<'_>, email: &str) -> Result<Option<User>> {
 
 /// Active admins (counted inside a changing transaction, so the last one cannot disappear).
 pub async fn active_admins(c: DbConn<'_>) -> Result<i64> {
-    Ok(
-        crate::sql!(c, scalar i64, "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE")?,
-    )
+    Ok(crate::sql!(
+        c,
+        scalar i64,
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE",
+    )?)
 }
 
 pub async fn token_by_hash(c: DbConn<'_>, hash: &str) -> Result<Option<ApiToken>> {
@@ -111,22 +113,35 @@ pub async fn token_by_hash(c: DbConn<'_>, hash: &str) -> Result<Option<ApiToken>
 }
 
 pub async fn tokens_of_user(c: DbConn<'_>, user_id: Option<Id>) -> Result<Vec<ApiToken>> {
-    Ok(
-        crate::sql!(c, all ApiToken, "SELECT * FROM api_tokens WHERE ($1 IS NULL OR user_id = $1) ORDER BY id", user_id)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all ApiToken,
+        "SELECT * FROM api_tokens WHERE ($1 IS NULL OR user_id = $1) ORDER BY id",
+        user_id,
+    )?)
 }
 
 /// Records the use of a token at most once a minute, to keep reads from turning into writes.
 pub async fn touch_token(c: DbConn<'_>, id: Id, now: Timestamp) -> Result<()> {
     let stale = Timestamp::from_millis(now.millis() - 60_000);
-    crate::sql!(c, execute, "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)", id, now, stale).map(|_| ())?;
+    crate::sql!(
+        c,
+        execute,
+        "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+        id,
+        now,
+        stale,
+    ).map(|_| ())?;
     Ok(())
 }
 
 pub async fn session_by_hash(c: DbConn<'_>, hash: &str) -> Result<Option<AuthSession>> {
-    Ok(
-        crate::sql!(c, optional AuthSession, "SELECT * FROM auth_sessions WHERE token_hash = $1", hash)?,
-    )
+    Ok(crate::sql!(
+        c,
+        optional AuthSession,
+        "SELECT * FROM auth_sessions WHERE token_hash = $1",
+        hash,
+    )?)
 }
 
 /// Extends a session's life when it is used (sliding expiry), at most once a minute.
@@ -137,7 +152,15 @@ pub async fn touch_session(
     expires: Timestamp,
 ) -> Result<()> {
     let stale = Timestamp::from_millis(now.millis() - 60_000);
-    crate::sql!(c, execute, "UPDATE auth_sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1 AND last_seen_at < $4", id, now, expires, stale).map(|_| ())?;
+    crate::sql!(
+        c,
+        execute,
+        "UPDATE auth_sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1 AND last_seen_at < $4",
+        id,
+        now,
+        expires,
+        stale,
+    ).map(|_| ())?;
     Ok(())
 }
 
@@ -223,7 +246,13 @@ pub async fn login_device(
     token_hash: &str,
     email: &str,
 ) -> Result<Option<LoginDevice>> {
-    crate::sql!(c, optional LoginDevice, "SELECT * FROM login_devices WHERE token_hash = $1 AND email = $2", token_hash, email)
+    crate::sql!(
+        c,
+        optional LoginDevice,
+        "SELECT * FROM login_devices WHERE token_hash = $1 AND email = $2",
+        token_hash,
+        email,
+    )
     .map_err(Into::into)
 }
 
@@ -232,9 +261,13 @@ pub async fn idempotency_get(
     scope: &str,
     key: &str,
 ) -> Result<Option<IdempotencyRecord>> {
-    Ok(
-        crate::sql!(c, optional IdempotencyRecord, "SELECT * FROM idempotency_keys WHERE scope = $1 AND idem_key = $2", scope, key)?,
-    )
+    Ok(crate::sql!(
+        c,
+        optional IdempotencyRecord,
+        "SELECT * FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
+        scope,
+        key,
+    )?)
 }
 
 /// Claims a key for a request in progress. False if someone holds it already.
@@ -266,7 +299,7 @@ pub async fn idempotency_complete(c: DbConn<'_>, id: Id, status: i32, body: &str
         "UPDATE idempotency_keys SET status_code = $2, response_body = $3 WHERE id = $1",
         id,
         status,
-        body
+        body,
     )
     .map(|_| ())?;
     Ok(())

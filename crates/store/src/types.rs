@@ -484,3 +484,4 @@ pub type StageText = Text<cscx_domain::Stage>;
 pub type RoleText = Text<cscx_domain::Role>;
 pub type SeverityText = Text<cscx_domain::risk::Severity>;
 pub type ApprovalStatusText = Text<cscx_domain::ApprovalStatus>;
+pub type GradeText = Text<cscx_domain::health::Grade>;

@@ -160,7 +160,7 @@ pub async fn pending(c: DbConn<'_>, customer_id: Id) -> Result<Option<(NaiveDate
         c,
         optional(NaiveDate, i64),
         "SELECT from_date, version FROM usage_rollup_pending WHERE customer_id = $1",
-        customer_id
+        customer_id,
     )?)
 }
 
@@ -326,9 +326,14 @@ pub async fn metrics(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<UsageMetric>> {
-    Ok(
-        crate::sql!(c, all UsageMetric, "SELECT * FROM usage_metrics WHERE customer_id = $1 AND metric_date >= $2 AND metric_date <= $3 ORDER BY metric_date", customer_id, from, to)?,
-    )
+    Ok(crate::sql!(
+        c,
+        all UsageMetric,
+        "SELECT * FROM usage_metrics WHERE customer_id = $1 AND metric_date >= $2 AND metric_date <= $3 ORDER BY metric_date",
+        customer_id,
+        from,
+        to,
+    )?)
 }
 
 /// The first and last day with engagement (active users) up to and including `until`, from
@@ -344,7 +349,7 @@ pub async fn activity_span(
         "SELECT MIN(metric_date), MAX(metric_date) FROM usage_metrics
          WHERE customer_id = $1 AND metric_date <= $2 AND active_users > 0",
         customer_id,
-        until
+        until,
     )?)
 }
 
@@ -355,15 +360,24 @@ pub async fn nps_responses(
     from: Timestamp,
     until: Timestamp,
 ) -> Result<Vec<(Timestamp, String)>> {
-    Ok(crate::sql!(c, all (Timestamp, String), "SELECT \"timestamp\", CAST(metadata->>'score' AS TEXT) FROM usage_events
+    Ok(crate::sql!(
+        c,
+        all (Timestamp, String),
+        "SELECT \"timestamp\", CAST(metadata->>'score' AS TEXT) FROM usage_events
          WHERE customer_id = $1 AND event_type = 'nps_response' AND \"timestamp\" >= $2 AND \"timestamp\" < $3
-           AND metadata->>'score' IS NOT NULL ORDER BY \"timestamp\"", customer_id, from, until)?)
+           AND metadata->>'score' IS NOT NULL ORDER BY \"timestamp\"",
+        customer_id,
+        from,
+        until,
+    )?)
 }
 
 /// Ids of customers that have any usage event, for full rebuilds.
 pub async fn customers_with_events(c: DbConn<'_>) -> Result<Vec<Id>> {
-    Ok(
-        crate::sql!(c, scalars Id, // One probe per customer: scanning the events for distinct ids reads all of them.
-        "SELECT id FROM customers c WHERE EXISTS (SELECT 1 FROM usage_events e WHERE e.customer_id = c.id)")?,
-    )
+    Ok(crate::sql!(
+        c,
+        scalars Id,
+        // One probe per customer: scanning the events for distinct ids reads all of them.
+    "SELECT id FROM customers c WHERE EXISTS (SELECT 1 FROM usage_events e WHERE e.customer_id = c.id)",
+    )?)
 }

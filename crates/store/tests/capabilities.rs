@@ -33,6 +33,7 @@ async fn customer(db: &Db, name: &str, arr: Option<&str>, health: Option<i32>) -
     cu.name = name.into();
     cu.arr = arr.map(|a| a.parse().unwrap());
     cu.health_score = health;
+    cu.health_band = health.map(|s| cscx_domain::health::grade(&Default::default(), s).into());
     cu.stage = cscx_domain::Stage::Active.into();
     cu.csm_id = None;
     cu.segment = None;

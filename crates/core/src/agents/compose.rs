@@ -14,16 +14,19 @@ fn money(v: &Value) -> String {
     cscx_domain::money::compact(s(v).parse().unwrap_or_default())
 }
 
-fn health(v: &Value) -> String {
-    match v.as_i64() {
-        Some(h) => format!("{h} ({})", super::tools::grade(Some(h as i32))),
+fn health(score: &Value, grade: &Value) -> String {
+    match score.as_i64() {
+        Some(h) => format!("{h} ({})", s(grade)),
         None => "not scored".into(),
     }
 }
 
 fn customer_line(c: &Value) -> String {
     let mut parts = vec![format!("**{}**", s(&c["name"]))];
-    parts.push(format!("health {}", health(&c["health_score"])));
+    parts.push(format!(
+        "health {}",
+        health(&c["health_score"], &c["grade"])
+    ));
     if !c["arr"].is_null() {
         parts.push(format!("ARR {}", money(&c["arr"])));
     }
@@ -60,7 +63,7 @@ pub fn answer(tool: &str, r: &Value) -> String {
                 "{}: stage {}, health {}, ARR {}{}.",
                 name,
                 s(&c["stage"]),
-                health(&c["health_score"]),
+                health(&c["health_score"], &c["grade"]),
                 money(&c["arr"]),
                 c["renewal_date"]
                     .as_str()
@@ -125,7 +128,7 @@ pub fn answer(tool: &str, r: &Value) -> String {
             if r["score"].is_null() {
                 return format!("{name} has no health score yet: {}", s(&r["note"]));
             }
-            let mut out = format!("{name}'s health is {}.", health(&r["score"]));
+            let mut out = format!("{name}'s health is {}.", health(&r["score"], &r["grade"]));
             let mut comps: Vec<&Value> = r["components"].as_array().into_iter().flatten().collect();
             comps.sort_by_key(|c| c["score"].as_i64().unwrap_or(100));
             for c in comps.iter().take(3) {

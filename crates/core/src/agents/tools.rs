@@ -43,16 +43,17 @@ pub(crate) async fn load_customer(
 fn customer_json(c: &Customer) -> Value {
     json!({
         "id": c.id, "name": c.name, "arr": c.arr, "stage": c.stage,
-        "health_score": c.health_score, "renewal_date": c.renewal_date, "segment": c.segment,
+        "health_score": c.health_score, "grade": band(c), "renewal_date": c.renewal_date, "segment": c.segment,
     })
 }
 
-pub fn grade(score: Option<i32>) -> &'static str {
-    match score {
-        Some(s) if s >= 75 => "green",
-        Some(s) if s >= 50 => "yellow",
-        Some(_) => "red",
-        None => "unscored",
+/// The band of the customer's latest score, as its own model graded it (`unscored` without
+/// one): the one answer lists, filters, the dashboard and the agents share.
+pub fn band(c: &Customer) -> &'static str {
+    match (&c.health_band, c.health_score) {
+        (Some(b), _) => b.as_str(),
+        (None, Some(_)) => "ungraded",
+        (None, None) => "unscored",
     }
 }
 
@@ -82,7 +83,7 @@ pub async fn run_read(
             let primary = o.primary_contact();
             Ok(json!({
                 "customer": customer_json(cu),
-                "health": { "score": cu.health_score, "grade": grade(cu.health_score), "changes": changes },
+                "health": { "score": cu.health_score, "grade": band(cu), "changes": changes },
                 "open_risks": o.open_signals.iter().take(20).map(|s| json!({"signal_type": s.signal_type, "severity": s.severity, "description": s.description})).collect::<Vec<_>>(),
                 "stakeholders": { "count": o.people.len(), "primary": primary.map(|p| json!({"name": p.name, "role": p.role, "email": p.email})) },
                 "contracts": { "count": o.contracts.len(), "active": o.active_contracts().count(),
@@ -106,7 +107,7 @@ pub async fn run_read(
             })).collect();
             Ok(json!({
                 "customer": customer_json(&cu),
-                "score": latest.score, "grade": grade(Some(latest.score)), "recorded_at": latest.recorded_at,
+                "score": latest.score, "grade": result.as_ref().and_then(|r| r.grade).map_or(band(&cu), |g| g.as_str()), "recorded_at": latest.recorded_at,
                 "components": components,
                 "changes": result.as_ref().map(|r| r.changes.clone()),
                 "note": result.as_ref().and_then(|r| r.note.clone()),

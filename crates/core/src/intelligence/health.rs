@@ -168,7 +168,10 @@ pub async fn recompute_health(app: &App, customer_id: Id) -> CoreResult<Option<H
         result.changes = health_math::describe_changes(prev, &result);
     }
     let unchanged = previous_result.as_ref().is_some_and(|p| {
-        p.score == result.score && p.components == result.components && p.missing == result.missing
+        p.score == result.score
+            && p.grade == result.grade
+            && p.components == result.components
+            && p.missing == result.missing
     });
     if !unchanged {
         if let Some(score) = result.score {
@@ -182,8 +185,8 @@ pub async fn recompute_health(app: &App, customer_id: Id) -> CoreResult<Option<H
             entity::insert(tx.c(), &row).await?;
         }
         // With no data at all there is no score; a value set by hand or imported is kept.
-        if let Some(score) = result.score {
-            store::set_customer_health(tx.c(), customer_id, score, now).await?;
+        if let (Some(score), Some(band)) = (result.score, result.grade) {
+            store::set_customer_health(tx.c(), customer_id, score, band, now).await?;
         }
     }
     tx.commit().await?;

@@ -39,6 +39,7 @@ const LIST_PARAMS: &[&str] = &[
     "industry",
     "health_min",
     "health_max",
+    "band",
     "renewal_before",
     "renewal_after",
     "q",
@@ -62,6 +63,7 @@ pub(crate) fn encode_cursor(c: &Cursor) -> String {
         ("stage" = Option<String>, Query, description = "prospect, onboarding, active, at_risk or churned"),
         ("segment" = Option<String>, Query), ("csm_id" = Option<String>, Query), ("industry" = Option<String>, Query),
         ("health_min" = Option<i32>, Query), ("health_max" = Option<i32>, Query),
+        ("band" = Option<String>, Query, description = "green, yellow or red: the latest score's band under its own model, or unscored"),
         ("renewal_before" = Option<String>, Query, description = "YYYY-MM-DD, exclusive"),
         ("renewal_after" = Option<String>, Query, description = "YYYY-MM-DD, exclusive"),
         ("q" = Option<String>, Query, description = "Case-insensitive substring of the name"),
@@ -88,7 +90,13 @@ async fn list_customers(
         renewal_before: p.parse("renewal_before", "a date (YYYY-MM-DD)")?,
         renewal_after: p.parse("renewal_after", "a date (YYYY-MM-DD)")?,
         q: p.str("q").map(str::to_owned),
-        unscored: false,
+        band: match p.str("band") {
+            None | Some("unscored") => None,
+            Some(b) => Some(b.parse().map_err(|m: String| {
+                crate::error::ApiError::invalid_parameter("band", format!("{m} or unscored"))
+            })?),
+        },
+        unscored: p.str("band") == Some("unscored"),
     };
     let sort = match p.str("sort") {
         None => Sort::default(),

@@ -117,8 +117,8 @@ pub(super) async fn customer_page(
     };
     Ok(Some(CustomerPage {
         frame: v.frame("customers"),
-        band: band(c.health_score),
-        health: health_text(c.health_score),
+        band: band(&c),
+        health: health_text(&c),
         trend,
         arr: money(&c.arr),
         renewal: c

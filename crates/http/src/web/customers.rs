@@ -13,13 +13,13 @@ pub(super) struct Row {
     segment: String,
 }
 
-pub(super) fn band(score: Option<i32>) -> &'static str {
-    cscx_core::agents::tools::grade(score)
+pub(super) fn band(c: &Customer) -> &'static str {
+    cscx_core::agents::tools::band(c)
 }
 
-pub(super) fn health_text(score: Option<i32>) -> String {
-    match score {
-        Some(s) => format!("{s} {}", band(Some(s))),
+pub(super) fn health_text(c: &Customer) -> String {
+    match c.health_score {
+        Some(s) => format!("{s} {}", band(c)),
         None => "not scored".into(),
     }
 }
@@ -82,14 +82,8 @@ pub(super) async fn customers(
         ..Default::default()
     };
     match band_sel.as_str() {
-        "green" => f.health_min = Some(75),
-        "yellow" => {
-            f.health_min = Some(50);
-            f.health_max = Some(74);
-        }
-        "red" => f.health_max = Some(49),
         "unscored" => f.unscored = true,
-        _ => {}
+        b => f.band = b.parse().ok(),
     }
     let today = s.app.clock.now().date_naive();
     if !within.is_empty() {
@@ -115,8 +109,8 @@ pub(super) async fn customers(
         .into_iter()
         .map(|c| Row {
             id: c.id,
-            band: band(c.health_score),
-            health: health_text(c.health_score),
+            band: band(&c),
+            health: health_text(&c),
             arr: money(&c.arr),
             renewal: c
                 .renewal_date

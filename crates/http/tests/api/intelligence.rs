@@ -593,3 +593,100 @@ async fn backtest_and_calibration_report_without_changing_the_active_model() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     t.finish().await;
 }
+
+/// The nightly refresh is scheduled (02:10 UTC, once per tick across nodes) and rescoring an
+/// idle customer lets its score decay: without it a customer who went quiet kept yesterday's
+/// score until some event arrived.
+#[tokio::test]
+async fn an_idle_customer_decays_at_the_nightly_refresh() {
+    for t in each_backend().await {
+        cscx_core::housekeeping::install_schedules(&t.app)
+            .await
+            .unwrap();
+        let c = t
+            .customer(json!({"name": "Quiet Co", "stage": "active"}))
+            .await;
+        let id = c["id"].as_str().unwrap().to_string();
+        t.ingest(Value::Array(t.activity(&id, 5, 1..=20, "busy")))
+            .await;
+        t.drain_jobs().await;
+        let score = |v: &Value| v["health_score"].as_i64().unwrap();
+        let (_, before) = t.get(&format!("/api/v1/customers/{id}")).await;
+
+        // Six weeks without a single event, past 02:10: only the schedule can notice.
+        t.clock.advance(Duration::days(42));
+        let fired = cscx_jobs::schedule::tick(&t.app.db, t.app.now())
+            .await
+            .unwrap();
+        assert!(fired.iter().any(|n| n == "health-nightly"), "{fired:?}");
+        t.drain_jobs().await;
+        let (_, after) = t.get(&format!("/api/v1/customers/{id}")).await;
+        assert!(
+            score(&after) < score(&before),
+            "{} then {}",
+            score(&before),
+            score(&after)
+        );
+        // The tick is taken: a second node ticking at the same moment fires nothing.
+        let again = cscx_jobs::schedule::tick(&t.app.db, t.app.now())
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "{again:?}");
+        t.finish().await;
+    }
+}
+
+/// A band is decided once, by the bands of the model for the customer's segment, and every
+/// reader uses that answer: the list filter, the dashboard and the agents' tools (they each
+/// compared the number with 75 and 50).
+#[tokio::test]
+async fn bands_come_from_the_segments_own_model() {
+    for t in each_backend().await {
+        let mut model = cscx_domain::health::HealthModel::default_model();
+        model.name = "SMB".into();
+        model.segment = Some("smb".into());
+        model.bands = cscx_domain::health::Bands {
+            red_below: 40,
+            green_from: 70,
+        };
+        cscx_core::intelligence::save_model(&t.app, &model, true, None, None)
+            .await
+            .unwrap();
+        let smb = t
+            .customer(json!({"name": "Small Co", "segment": "smb", "health_score": 72}))
+            .await;
+        let other = t
+            .customer(json!({"name": "Big Co", "segment": "enterprise", "health_score": 72}))
+            .await;
+        assert_eq!(smb["health_band"], "green", "{smb}");
+        assert_eq!(other["health_band"], "yellow", "{other}");
+
+        let (s, green) = t.get("/api/v1/customers?band=green").await;
+        assert_eq!(s, StatusCode::OK, "{green}");
+        let names: Vec<&str> = green["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["Small Co"]);
+        let (s, bad) = t.get("/api/v1/customers?band=purple").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+
+        let summary = cscx_core::dashboard::summary(&t.app, cscx_domain::Role::Admin)
+            .await
+            .unwrap();
+        assert_eq!((summary.green, summary.yellow, summary.red), (1, 1, 0));
+
+        // Moving the customer to another segment regrades the same number.
+        let (s, moved) = t
+            .patch(
+                &format!("/api/v1/customers/{}", smb["id"].as_str().unwrap()),
+                json!({"segment": "enterprise"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{moved}");
+        assert_eq!(moved["health_band"], "yellow", "{moved}");
+        t.finish().await;
+    }
+}
