@@ -340,26 +340,20 @@ impl From<ConnectError> for ActionError {
     }
 }
 
-/// Runs an approved action's outside effect, then its database effect in `tx`-to-be. The
-/// executor in [`crate::approvals::execute`] calls these two halves around its transaction.
+/// The two halves of executing an approved action, for [`crate::approvals::execute`]: the
+/// outside effect (before its transaction) and the database effect (inside it). An action
+/// stored under a name the registry no longer has fails, recorded, instead of retrying.
 pub(crate) async fn deliver(app: &App, run: &Run<'_>) -> Result<Option<Delivery>, ActionError> {
-    match Action::parse(&run.approval.action) {
-        Some(kind) => kind.deliver(app, run).await,
-        None => Err(ActionError::Failed(format!(
-            "unknown action {}",
-            run.approval.action
-        ))),
-    }
+    registered(run)?.deliver(app, run).await
 }
 
 pub(crate) async fn apply(c: DbConn<'_>, run: &Run<'_>) -> Result<Applied, ActionError> {
-    match Action::parse(&run.approval.action) {
-        Some(kind) => kind.apply(c, run).await,
-        None => Err(ActionError::Failed(format!(
-            "unknown action {}",
-            run.approval.action
-        ))),
-    }
+    registered(run)?.apply(c, run).await
+}
+
+fn registered(run: &Run<'_>) -> Result<Action, ActionError> {
+    Action::parse(&run.approval.action)
+        .ok_or_else(|| ActionError::Failed(format!("unknown action {}", run.approval.action)))
 }
 
 #[cfg(test)]
