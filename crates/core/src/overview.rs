@@ -22,8 +22,6 @@ pub struct Overview {
     pub history: Vec<HealthScore>,
     /// The latest score's explanation (components, reasons, what changed).
     pub latest: Option<HealthResult>,
-    /// Every open signal.
-    pub open_signals: Vec<RiskSignal>,
     /// The latest signals, open or resolved (20).
     pub recent_signals: Vec<RiskSignal>,
     pub people: Vec<Stakeholder>,
@@ -46,6 +44,16 @@ impl Overview {
     }
 }
 
+/// Every open signal of a customer (the agents' overview lists what is open, however old).
+pub async fn open_signals(app: &App, id: Id) -> CoreResult<Vec<RiskSignal>> {
+    let open = SignalFilter {
+        customer_id: Some(id),
+        status: Some("open".into()),
+        ..Default::default()
+    };
+    intelligence::list_signals(app, &open, None, u32::MAX).await
+}
+
 /// The 360 of `id`, or None if there is no such customer.
 pub async fn of_customer(app: &App, id: Id) -> CoreResult<Option<Overview>> {
     let mut c = app.db.conn().await?;
@@ -54,13 +62,11 @@ pub async fn of_customer(app: &App, id: Id) -> CoreResult<Option<Overview>> {
     };
     let history = intelligence::health_history(app, id, None, 60).await?;
     let latest = history.first().and_then(intelligence::stored_result);
-    let of = |status: Option<&str>| SignalFilter {
+    let recent = SignalFilter {
         customer_id: Some(id),
-        status: status.map(str::to_string),
         ..Default::default()
     };
-    let open_signals = intelligence::list_signals(app, &of(Some("open")), None, u32::MAX).await?;
-    let recent_signals = intelligence::list_signals(app, &of(None), None, 20).await?;
+    let recent_signals = intelligence::list_signals(app, &recent, None, 20).await?;
     let today = app.clock.now().date_naive();
     let usage = cscx_store::usage::metrics(c.c(), id, today - Duration::days(30), today).await?;
     let people = cscx_store::stakeholders::of_customer(c.c(), id).await?;
@@ -81,7 +87,6 @@ pub async fn of_customer(app: &App, id: Id) -> CoreResult<Option<Overview>> {
         csm,
         history,
         latest,
-        open_signals,
         recent_signals,
         people,
         contracts,

@@ -74,6 +74,7 @@ pub async fn run_read(
             let Some(o) = crate::overview::of_customer(app, id).await? else {
                 return Ok(Err("no customer has this id".into()));
             };
+            let open = crate::overview::open_signals(app, id).await?;
             let changes = o
                 .latest
                 .as_ref()
@@ -84,7 +85,7 @@ pub async fn run_read(
             Ok(json!({
                 "customer": customer_json(cu),
                 "health": { "score": cu.health_score, "grade": band(cu), "changes": changes },
-                "open_risks": o.open_signals.iter().take(20).map(|s| json!({"signal_type": s.signal_type, "severity": s.severity, "description": s.description})).collect::<Vec<_>>(),
+                "open_risks": open.iter().take(20).map(|s| json!({"signal_type": s.signal_type, "severity": s.severity, "description": s.description})).collect::<Vec<_>>(),
                 "stakeholders": { "count": o.people.len(), "primary": primary.map(|p| json!({"name": p.name, "role": p.role, "email": p.email})) },
                 "contracts": { "count": o.contracts.len(), "active": o.active_contracts().count(),
                                "next_end_date": o.contracts.iter().filter_map(|k| k.end_date).filter(|d| *d >= today).min() },
