@@ -19,10 +19,6 @@ impl Outbox {
         Outbox { dir: dir.into() }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     async fn put(&self, key: &str, ext: &str, content: String) -> ConnectResult<Delivery> {
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(ConnectError::Refused(format!(

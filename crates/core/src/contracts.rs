@@ -156,24 +156,13 @@ pub async fn upload(app: &App, upload: Upload) -> CoreResult<Contract> {
         "extraction": null, "proposals": null, "corrections": [], "review": null, "error": null,
     });
     let contract = Contract {
-        id: Id::new(),
         customer_id: upload.customer_id,
         file_url: Some(format!("{BLOB_PREFIX}{key}")),
         file_name,
         raw_text: Some(text.text),
-        company_name: None,
-        arr: None,
-        contract_term: None,
-        start_date: None,
-        end_date: None,
         status: "parsing".into(),
         parsed_data: Some(parsed),
-        pricing_terms: None,
-        technical_requirements: None,
-        missing_info: None,
-        next_steps: None,
-        created_at: now,
-        updated_at: now,
+        ..crate::portfolio::new_contract(now)
     };
     let mut tx = app.db.begin().await?;
     entity::insert(tx.c(), &contract).await?;

@@ -287,6 +287,30 @@ pub fn new_customer(name: String, metadata: Value, now: Timestamp) -> Customer {
     }
 }
 
+/// A new contract as every source starts one: active, linked to nothing, no terms yet.
+pub fn new_contract(now: Timestamp) -> Contract {
+    Contract {
+        id: Id::new(),
+        customer_id: None,
+        file_url: None,
+        file_name: None,
+        raw_text: None,
+        company_name: None,
+        arr: None,
+        contract_term: None,
+        start_date: None,
+        end_date: None,
+        status: "active".into(),
+        parsed_data: None,
+        pricing_terms: None,
+        technical_requirements: None,
+        missing_info: None,
+        next_steps: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// A score set by hand (or imported) is graded like a computed one: with the bands of the
 /// model for the customer's segment.
 async fn grade_by_hand(app: &App, c: &mut Customer) -> CoreResult<()> {
@@ -506,26 +530,7 @@ pub async fn create_contract(app: &App, who: &Principal, body: &Value) -> CoreRe
     authz::write_portfolio(who)?;
     refuse_blob_links(as_object(body)?)?;
     let now = app.now();
-    let template = Contract {
-        id: Id::new(),
-        customer_id: None,
-        file_url: None,
-        file_name: None,
-        raw_text: None,
-        company_name: None,
-        arr: None,
-        contract_term: None,
-        start_date: None,
-        end_date: None,
-        status: "active".into(),
-        parsed_data: None,
-        pricing_terms: None,
-        technical_requirements: None,
-        missing_info: None,
-        next_steps: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let template = new_contract(now);
     let c = build(
         template,
         as_object(body)?,

@@ -95,19 +95,6 @@ crate::words! {
     }
 }
 
-impl ApprovalStatus {
-    /// Decided for good: nothing changes it any more.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            ApprovalStatus::Rejected
-                | ApprovalStatus::Expired
-                | ApprovalStatus::Executed
-                | ApprovalStatus::Failed
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

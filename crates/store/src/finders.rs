@@ -42,14 +42,14 @@ macro_rules! paged_finder {
 }
 pub(crate) use paged_finder;
 
-/// `finders! { module: fn_name / paged_name("column") -> Record, … }`: a module per line with
-/// the whole list and its pages.
+/// `finders! { module: fn_name [/ paged_name]("column") -> Record, … }`: a module per line
+/// with the whole list and, where an API lists it a page at a time, its pages.
 macro_rules! finders {
-    ($( $module:ident: $name:ident / $paged:ident($column:literal) -> $record:ident ),* $(,)?) => {
+    ($( $module:ident: $name:ident $(/ $paged:ident)? ($column:literal) -> $record:ident ),* $(,)?) => {
         $(
             pub mod $module {
                 $crate::finders::finder!($name($column) -> $record);
-                $crate::finders::paged_finder!($paged($column) -> $record);
+                $( $crate::finders::paged_finder!($paged($column) -> $record); )?
             }
         )*
     };
@@ -58,6 +58,6 @@ macro_rules! finders {
 finders! {
     stakeholders: of_customer / page_of_customer("customer_id") -> Stakeholder,
     entitlements: of_contract / page_of_contract("contract_id") -> Entitlement,
-    meetings: of_customer / page_of_customer("customer_id") -> Meeting,
-    agent_messages: of_session / page_of_session("session_id") -> AgentMessage,
+    meetings: of_customer("customer_id") -> Meeting,
+    agent_messages: of_session("session_id") -> AgentMessage,
 }
