@@ -32,6 +32,22 @@ const FIELDS: &[&str] = &[
     "metadata",
 ];
 
+/// What ingestion accepts beyond the fixed rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestSettings {
+    /// The earliest timestamp accepted (`CSCX_INGEST_EARLIEST`, default 2000-01-01): earlier
+    /// ones are usually seconds sent as milliseconds, or a zero date.
+    pub earliest: NaiveDate,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            earliest: NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rejection {
     /// Position in the batch (0-based), or line number for file imports.
@@ -107,8 +123,14 @@ fn parse_timestamp(v: &Value) -> Result<DateTime<Utc>, String> {
     }
 }
 
-/// Checks one event; `now` bounds timestamps (no more than 5 minutes ahead, for clock skew).
-fn validate(index: usize, raw: &Value, now: DateTime<Utc>) -> Result<Candidate, String> {
+/// Checks one event; `now` bounds timestamps (no more than 5 minutes ahead, for clock skew), and
+/// `earliest` from below.
+fn validate(
+    index: usize,
+    raw: &Value,
+    now: DateTime<Utc>,
+    earliest: NaiveDate,
+) -> Result<Candidate, String> {
     let obj = raw.as_object().ok_or("an event must be a JSON object")?;
     if let Some(path) = cscx_domain::validate::find_nul(raw) {
         return Err(format!("{path} contains a NUL character"));
@@ -141,8 +163,10 @@ fn validate(index: usize, raw: &Value, now: DateTime<Utc>) -> Result<Candidate, 
             timestamp.to_rfc3339()
         ));
     }
-    if timestamp.timestamp() < 946_684_800 {
-        return Err("timestamp is before 2000-01-01".into());
+    if timestamp.date_naive() < earliest {
+        return Err(format!(
+            "timestamp is before {earliest} (the earliest accepted: CSCX_INGEST_EARLIEST)"
+        ));
     }
     let metadata = match get("metadata") {
         Value::Null => json!({}),
@@ -229,7 +253,7 @@ pub async fn ingest(
     let mut report = IngestReport::default();
     let mut candidates = Vec::with_capacity(events.len());
     for (index, raw) in events {
-        match raw.and_then(|v| validate(index, &v, now)) {
+        match raw.and_then(|v| validate(index, &v, now, app.ingest.earliest)) {
             Ok(c) => candidates.push(c),
             Err(reason) => report.rejected.push(Rejection { index, reason }),
         }
@@ -454,6 +478,10 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
     }
 
+    fn earliest() -> NaiveDate {
+        IngestSettings::default().earliest
+    }
+
     #[test]
     fn validation_names_the_problem() {
         let cases = [
@@ -481,7 +509,7 @@ mod tests {
             ),
             (
                 json!({"customer_key": "k", "event_type": "login", "timestamp": "1999-01-01T00:00:00Z"}),
-                "before 2000",
+                "before 2000-01-01",
             ),
             (
                 json!({"customer_key": "k", "event_type": "login", "colour": 1}),
@@ -505,20 +533,26 @@ mod tests {
             ),
         ];
         for (raw, expected) in cases {
-            let err = validate(0, &raw, now())
+            let err = validate(0, &raw, now(), earliest())
                 .err()
                 .unwrap_or_else(|| panic!("{raw} should be rejected"));
             assert!(err.contains(expected), "{raw}: {err}");
         }
-        let ok = validate(3, &json!({"customer_key": "acct-1", "event_type": "login", "user_id": 42, "timestamp": 1_780_000_000_000i64}), now()).unwrap();
+        let ok = validate(3, &json!({"customer_key": "acct-1", "event_type": "login", "user_id": 42, "timestamp": 1_780_000_000_000i64}), now(), earliest()).unwrap();
         assert_eq!(ok.user_id.as_deref(), Some("42"));
         assert_eq!(ok.timestamp.millis(), 1_780_000_000_000);
         let defaulted = validate(
             0,
             &json!({"customer_key": "k", "event_type": "custom_thing"}),
             now(),
+            earliest(),
         )
         .unwrap();
         assert_eq!(defaulted.timestamp.datetime(), now());
+        // A back-fill of older history lowers the bound.
+        let old = json!({"customer_key": "k", "event_type": "login", "timestamp": "1997-01-01T12:00:00Z"});
+        assert!(validate(0, &old, now(), earliest()).is_err());
+        let lowered = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+        assert!(validate(0, &old, now(), lowered).is_ok());
     }
 }

@@ -40,6 +40,9 @@ pub struct App {
     pub master_key: secrets::MasterKey,
     pub contracts: contracts::ContractSettings,
     pub agents: agents::AgentSettings,
+    pub ingest: ingest::IngestSettings,
+    /// The portfolio's rhythm fits, shared by every health recompute of this process.
+    pub rhythm: Arc<intelligence::RhythmCache>,
     /// Started on first use, inside the runtime.
     event_writer: Arc<std::sync::OnceLock<ingest::EventWriter>>,
 }
@@ -62,6 +65,8 @@ impl App {
             master_key,
             contracts,
             agents,
+            rhythm: Default::default(),
+            ingest: Default::default(),
             event_writer: Default::default(),
         }
     }

@@ -76,6 +76,15 @@ pub struct Config {
     /// Trust X-Forwarded-For for client addresses (only behind your own proxy).
     #[arg(long, env = "CSCX_TRUST_PROXY", global = true)]
     pub trust_proxy: bool,
+    /// The earliest event timestamp ingestion accepts (YYYY-MM-DD, UTC): lower it to back-fill
+    /// older history; anything earlier is rejected as a likely unit mistake.
+    #[arg(
+        long,
+        env = "CSCX_INGEST_EARLIEST",
+        default_value = "2000-01-01",
+        global = true
+    )]
+    pub ingest_earliest: chrono::NaiveDate,
     /// Address space a document reader's child process may use, in MB.
     #[arg(
         long,
@@ -185,14 +194,16 @@ impl Config {
             Ok(hex) if !hex.is_empty() => MasterKey::from_hex(&hex)?,
             _ => MasterKey::load_or_create(&self.data_dir)?,
         };
-        Ok(App::new(
+        let mut app = App::new(
             db,
             clock,
             key,
             AuthConfig::default(),
             self.contract_settings(),
             self.agent_settings()?,
-        ))
+        );
+        app.ingest.earliest = self.ingest_earliest;
+        Ok(app)
     }
 
     /// The agents' provider and outbox. Keys come from `CSCX_LLM_API_KEY`, or

@@ -234,7 +234,29 @@ pub async fn usage(app: &App, command: UsageCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Point-in-time work reads the daily metrics: events still waiting to be rolled up are rolled
+/// up here first, so the answer covers every customer.
+async fn finish_rollups(app: &App) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let n = intel::finish_pending_rollups(app, 4).await.map_err(err)?;
+    if n > 0 {
+        eprintln!(
+            "rolled up the pending events of {n} customers first ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
 pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
+    if matches!(
+        command,
+        HealthCommand::Score { .. }
+            | HealthCommand::Backtest { .. }
+            | HealthCommand::Calibrate { .. }
+    ) {
+        finish_rollups(app).await?;
+    }
     match command {
         HealthCommand::Score { as_of, format } => {
             let as_of = intel::parse_date(&as_of).map_err(anyhow::Error::msg)?;
@@ -245,7 +267,7 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string_pretty(&out)?);
                 }
                 "csv" => {
-                    println!("customer_id,name,score,grade,usage,engagement,risk,business,missing");
+                    println!("customer_id,name,score,grade,activity,usage,engagement,risk,business,missing");
                     for (c, r) in &rows {
                         let row = intel::as_of_row(c, r);
                         let comp = |k: &str| {
@@ -255,11 +277,12 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
                                 .unwrap_or_default()
                         };
                         println!(
-                            "{},\"{}\",{},{},{},{},{},{},{}",
+                            "{},\"{}\",{},{},{},{},{},{},{},{}",
                             row.customer_id,
                             row.name.replace('"', "\"\""),
                             row.score.map(|s| s.to_string()).unwrap_or_default(),
                             row.grade.unwrap_or_default(),
+                            comp("activity"),
                             comp("usage"),
                             comp("engagement"),
                             comp("risk"),
@@ -291,12 +314,17 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
                     .unwrap_or_else(|| "n/a".into())
             };
             println!("back-test as of {}: {} customers scored ({} churned), {} without data, {} not found", r.as_of, r.customers_scored, r.positives, r.unscored, r.unmatched.len());
-            println!(
-                "ROC AUC: {}",
-                r.roc_auc
-                    .map(|a| format!("{a:.3}"))
+            let auc = |v: Option<f64>| {
+                v.map(|a| format!("{a:.3}"))
                     .unwrap_or_else(|| "n/a (need both outcomes)".into())
+            };
+            println!(
+                "ROC AUC: {} over all customers (unscored count as misses), {} over the scored",
+                auc(r.roc_auc),
+                auc(r.roc_auc_scored)
             );
+            let bands: Vec<String> = r.bands.iter().map(|(b, n)| format!("{b} {n}")).collect();
+            println!("bands: {}", bands.join(", "));
             println!(
                 "red band (score < {}): precision {}, recall {}",
                 r.red_below,

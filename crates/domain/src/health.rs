@@ -1,7 +1,7 @@
 //! The explainable customer health score (0–100).
 //!
-//! A [`HealthModel`] names up to four components (`usage`, `engagement`, `risk`, `business`),
-//! each a weighted mean of named measures scored 0–100. [`compute`] turns the raw facts of one
+//! A [`HealthModel`] names up to five components (`activity`, `usage`, `engagement`, `risk`,
+//! `business`), each a weighted mean of named measures scored 0–100. [`compute`] turns the raw facts of one
 //! customer ([`HealthInputs`]) into a [`HealthResult`] that says, per component, which numbers
 //! decided the score.
 //!
@@ -18,20 +18,31 @@
 //!
 //! Components (and measures) with weight 0 are switched off: they are not computed, not shown
 //! and never listed as missing.
+//!
+//! Windows follow the customer's own rhythm: `activity` reads the whole history through the
+//! portfolio's recency–frequency model ([`crate::rhythm`]), and the engagement measures
+//! `recency` and `consistency` stretch their windows for customers who are usually active
+//! less than weekly, so forty quiet days cost a monthly reporter little and a daily user all.
+//!
+//! Severe evidence caps the score ([`EvidenceCaps`]): however good the usage, an account with
+//! a critical signal open is red, and the cap is one of the reasons shown.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rhythm::RhythmFit;
 use crate::validate::Stage;
 
+pub const ACTIVITY: &str = "activity";
 pub const USAGE: &str = "usage";
 pub const ENGAGEMENT: &str = "engagement";
 pub const RISK: &str = "risk";
 pub const BUSINESS: &str = "business";
 
 /// Every component key with the measures it knows, in display order.
-pub const COMPONENTS: [(&str, &[&str]); 4] = [
+pub const COMPONENTS: [(&str, &[&str]); 5] = [
+    (ACTIVITY, &["probability_active", "intensity_trend"]),
     (USAGE, &["stickiness", "active_user_trend", "adoption"]),
     (
         ENGAGEMENT,
@@ -62,6 +73,37 @@ pub struct HealthModel {
     pub segment: Option<String>,
     pub bands: Bands,
     pub components: Vec<ComponentConfig>,
+    /// The caps severe evidence puts on the score (on unless switched off).
+    #[serde(default)]
+    pub caps: EvidenceCaps,
+    /// Rhythm parameters pinned by a calibration; without them the portfolio's own fit of the
+    /// day is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rhythm: Option<RhythmFit>,
+}
+
+/// When evidence caps a score, whatever its components say (each rule on by default):
+/// - `critical_signal`: an open critical risk signal → red (at most `red_below` − 1);
+/// - `high_signals`: two or more open high signals → red; one → not green (at most
+///   `green_from` − 1);
+/// - `champion_near_renewal`: the primary contact's sentiment is negative and the renewal is
+///   due within 90 days (or overdue) → red.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvidenceCaps {
+    pub critical_signal: bool,
+    pub high_signals: bool,
+    pub champion_near_renewal: bool,
+}
+
+impl Default for EvidenceCaps {
+    fn default() -> Self {
+        EvidenceCaps {
+            critical_signal: true,
+            high_signals: true,
+            champion_near_renewal: true,
+        }
+    }
 }
 
 /// Grade bands: red < `red_below` ≤ yellow < `green_from` ≤ green.
@@ -86,7 +128,7 @@ impl Default for Bands {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentConfig {
-    /// `usage`, `engagement`, `risk` or `business`.
+    /// `activity`, `usage`, `engagement`, `risk` or `business`.
     pub key: String,
     pub weight: f64,
     /// Measure name → weight inside the component.
@@ -113,10 +155,12 @@ impl HealthModel {
             name: "default".to_owned(),
             segment: None,
             bands: Bands::default(),
+            caps: EvidenceCaps::default(),
+            rhythm: None,
             components: vec![
                 ComponentConfig::new(
                     USAGE,
-                    0.35,
+                    0.25,
                     &[
                         ("stickiness", 0.4),
                         ("active_user_trend", 0.3),
@@ -125,7 +169,7 @@ impl HealthModel {
                 ),
                 ComponentConfig::new(
                     ENGAGEMENT,
-                    0.25,
+                    0.20,
                     &[
                         ("recency", 0.35),
                         ("consistency", 0.35),
@@ -133,11 +177,16 @@ impl HealthModel {
                         ("sentiment", 0.15),
                     ],
                 ),
-                ComponentConfig::new(RISK, 0.20, &[("open_signals", 0.7), ("support_load", 0.3)]),
+                ComponentConfig::new(RISK, 0.15, &[("open_signals", 0.7), ("support_load", 0.3)]),
                 ComponentConfig::new(
                     BUSINESS,
-                    0.20,
+                    0.10,
                     &[("renewal", 0.3), ("contract", 0.3), ("stage", 0.4)],
+                ),
+                ComponentConfig::new(
+                    ACTIVITY,
+                    0.30,
+                    &[("probability_active", 0.8), ("intensity_trend", 0.2)],
                 ),
             ],
         }
@@ -198,7 +247,7 @@ impl HealthModel {
                 add(
                     format!("{path}.key"),
                     format!(
-                        "unknown component {:?}; expected one of usage, engagement, risk, business",
+                        "unknown component {:?}; expected one of activity, usage, engagement, risk, business",
                         component.key
                     ),
                 );
@@ -240,6 +289,13 @@ impl HealthModel {
                     "needs at least one known measure with a weight above 0".into(),
                 );
             }
+        }
+
+        if self.rhythm.is_some_and(|r| !r.is_valid()) {
+            add(
+                "rhythm".into(),
+                "r, alpha, a and b must be positive numbers".into(),
+            );
         }
 
         if errors.is_empty() {
@@ -289,14 +345,34 @@ pub struct HealthInputs {
     /// 0–100.
     pub adoption_score: Option<f64>,
     pub had_usage_ever: bool,
+    // activity: the whole history
+    /// Days with activity up to the date.
+    pub active_days: Option<u32>,
+    /// Days from the first activity to the date.
+    pub tenure_days: Option<i64>,
+    /// The customer's usual gap between active days; `None` with one active day.
+    pub usual_gap_days: Option<f64>,
+    /// From the portfolio's rhythm model: still active, and active in the next 90 days.
+    pub probability_active: Option<f64>,
+    pub probability_active_90d: Option<f64>,
+    /// Active days per 30 days in the recent window, and over the history before it.
+    pub recent_rate: Option<f64>,
+    pub earlier_rate: Option<f64>,
+    /// The length of the recent window: three usual gaps, at least 30 days.
+    pub recent_window_days: Option<i64>,
     // engagement
     pub days_since_activity: Option<i64>,
+    /// Active periods among the last 8 (weeks, or the period below).
     pub active_weeks_of_last_8: Option<i32>,
+    /// The period `active_weeks_of_last_8` counts: 7 days, longer for slower rhythms.
+    pub consistency_period_days: Option<i64>,
     pub stakeholders: i32,
     pub has_primary: bool,
     pub has_executive: bool,
     pub positive_stakeholders: i32,
     pub negative_stakeholders: i32,
+    /// The primary contact's sentiment is negative.
+    pub primary_negative: bool,
     // risk
     /// Severities of the open risk signals: low|medium|high|critical.
     pub open_signals: Vec<String>,
@@ -351,6 +427,20 @@ pub struct HealthResult {
     /// Filled by the caller with [`describe_changes`]; [`compute`] leaves it empty.
     #[serde(default)]
     pub changes: Vec<String>,
+    /// Set when severe evidence capped the score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Cap>,
+}
+
+/// A cap severe evidence put on the score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cap {
+    /// What the components made of it.
+    pub uncapped: i32,
+    /// The most the evidence allows.
+    pub limit: i32,
+    /// e.g. "1 critical risk signal open".
+    pub reasons: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,9 +475,26 @@ fn trend_score(ratio: f64) -> f64 {
     piecewise(ratio, &[(0.5, 0.0), (1.0, 60.0), (1.3, 100.0)])
 }
 
-/// ≤ 2 days → 100, linear to 0 at 30 days.
-fn recency_score(days: i64) -> f64 {
-    piecewise(days as f64, &[(2.0, 100.0), (30.0, 0.0)])
+/// ≤ 2 days → 100, linear to 0 at 30 days, for customers active at least weekly; for slower
+/// rhythms both points stretch by the usual gap in weeks (a monthly user: ≤ 9 → 100, 0 at 129).
+fn recency_score(days: i64, usual_gap_days: Option<f64>) -> f64 {
+    let stretch = rhythm_stretch(usual_gap_days);
+    piecewise(
+        days as f64,
+        &[(2.0 * stretch, 100.0), (30.0 * stretch, 0.0)],
+    )
+}
+
+/// How many weeks the customer's usual gap spans, at least 1.
+pub fn rhythm_stretch(usual_gap_days: Option<f64>) -> f64 {
+    usual_gap_days
+        .filter(|g| g.is_finite())
+        .map_or(1.0, |g| (g / 7.0).max(1.0))
+}
+
+/// The probability of activity in the next 90 days, as a score.
+fn outlook_score(p: f64) -> f64 {
+    100.0 * p.clamp(0.0, 1.0)
 }
 
 fn consistency_score(active_weeks: i32) -> f64 {
@@ -502,6 +609,18 @@ fn trend_words(ratio: f64) -> String {
         0 => "unchanged".to_owned(),
         c if c < 0 => format!("down {}%", -c),
         c => format!("up {c}%"),
+    }
+}
+
+/// "3 days", "5 weeks", "4 months": the unit that reads naturally for a span of days.
+fn span_words(days: f64) -> String {
+    let days = days.max(0.0);
+    if days < 14.0 {
+        plural(days.round() as i64, "day", "days")
+    } else if days < 91.0 {
+        plural((days / 7.0).round() as i64, "week", "weeks")
+    } else {
+        plural((days / 30.4).round() as i64, "month", "months")
     }
 }
 
@@ -629,24 +748,86 @@ fn usage_evidence(i: &HealthInputs) -> Evidence {
     Evidence::Measures(out)
 }
 
+/// The whole history through the portfolio's rhythm model: how likely the customer is to be
+/// active in the next 90 days, and whether their recent pace is above or below their own.
+fn activity_evidence(i: &HealthInputs) -> Evidence {
+    let mut out = Vec::new();
+    let (Some(days), Some(tenure)) = (i.active_days, i.tenure_days) else {
+        return Evidence::Measures(out);
+    };
+    if let (Some(alive), Some(p90)) = (
+        finite(i.probability_active),
+        finite(i.probability_active_90d),
+    ) {
+        let pace = match finite(i.usual_gap_days) {
+            Some(gap) => format!("usually active every {}", span_words(gap)),
+            None => "one active day so far".to_owned(),
+        };
+        let quiet = match i.days_since_activity {
+            Some(q) if q > 0 => format!("{} quiet", span_words(q as f64)),
+            _ => "active today".to_owned(),
+        };
+        out.push(Candidate::new(
+            "probability_active",
+            p90,
+            outlook_score(p90),
+            format!(
+                "{} in {}, {pace}; {quiet}; {}% likely still active, {}% likely active in the next 90 days",
+                plural(i64::from(days), "active day", "active days"),
+                span_words((tenure + 1) as f64),
+                percent(alive),
+                percent(p90)
+            ),
+        ));
+    }
+    if let (Some(recent), Some(earlier), Some(window)) = (
+        finite(i.recent_rate),
+        finite(i.earlier_rate),
+        i.recent_window_days,
+    ) {
+        if earlier > 0.0 {
+            let ratio = recent.max(0.0) / earlier;
+            out.push(Candidate::new(
+                "intensity_trend",
+                ratio,
+                trend_score(ratio),
+                format!(
+                    "pace over the last {} {} on the pace before",
+                    span_words(window as f64),
+                    trend_words(ratio)
+                ),
+            ));
+        }
+    }
+    Evidence::Measures(out)
+}
+
 fn engagement_evidence(i: &HealthInputs) -> Evidence {
     let mut out = Vec::new();
     if i.had_usage_ever {
         if let Some(days) = i.days_since_activity {
+            let usual = match finite(i.usual_gap_days) {
+                Some(gap) if gap > 7.0 => format!(" (usually every {})", span_words(gap)),
+                _ => String::new(),
+            };
             out.push(Candidate::new(
                 "recency",
                 days as f64,
-                recency_score(days),
-                format!("last activity {}", days_ago(days)),
+                recency_score(days, i.usual_gap_days),
+                format!("last activity {}{usual}", days_ago(days)),
             ));
         }
-        if let Some(weeks) = i.active_weeks_of_last_8 {
-            let weeks = weeks.clamp(0, 8);
+        if let Some(periods) = i.active_weeks_of_last_8 {
+            let periods = periods.clamp(0, 8);
+            let unit = match i.consistency_period_days {
+                Some(d) if d > 7 => format!("periods of {d} days"),
+                _ => "weeks".to_owned(),
+            };
             out.push(Candidate::new(
                 "consistency",
-                f64::from(weeks),
-                consistency_score(weeks),
-                format!("active in {weeks} of the last 8 weeks"),
+                f64::from(periods),
+                consistency_score(periods),
+                format!("active in {periods} of the last 8 {unit}"),
             ));
         }
     }
@@ -842,6 +1023,7 @@ pub fn compute(model: &HealthModel, inputs: &HealthInputs) -> HealthResult {
             continue;
         }
         let evidence = match config.key.as_str() {
+            ACTIVITY => activity_evidence(inputs),
             USAGE => usage_evidence(inputs),
             ENGAGEMENT => engagement_evidence(inputs),
             RISK => risk_evidence(inputs),
@@ -865,13 +1047,18 @@ pub fn compute(model: &HealthModel, inputs: &HealthInputs) -> HealthResult {
     let observed = components.iter().any(|c| c.key != RISK);
     // The final score is computed from the shown (rounded) component scores so that anyone can
     // redo the sum from the result.
-    let score = observed.then(|| {
+    let uncapped = observed.then(|| {
         let mean: f64 = components
             .iter()
             .map(|c| c.effective_weight * f64::from(c.score))
             .sum();
         mean.round().clamp(0.0, 100.0) as i32
     });
+    let cap = uncapped.and_then(|s| evidence_cap(model, inputs, s));
+    let score = match &cap {
+        Some(cap) => Some(cap.limit),
+        None => uncapped,
+    };
 
     let note = if !components.is_empty() && !observed {
         Some(format!(
@@ -914,7 +1101,63 @@ pub fn compute(model: &HealthModel, inputs: &HealthInputs) -> HealthResult {
         missing,
         note,
         changes: Vec::new(),
+        cap,
     }
+}
+
+/// The cap the evidence puts on `score` under the model's [`EvidenceCaps`], if it lowers it.
+fn evidence_cap(model: &HealthModel, inputs: &HealthInputs, score: i32) -> Option<Cap> {
+    let caps = model.caps;
+    let red = (model.bands.red_below - 1).max(0);
+    let not_green = (model.bands.green_from - 1).max(0);
+    let count = |level: &str| {
+        inputs
+            .open_signals
+            .iter()
+            .filter(|s| normalise(s) == level)
+            .count() as i64
+    };
+    let mut rules: Vec<(i32, String)> = Vec::new();
+    let critical = count("critical");
+    if caps.critical_signal && critical > 0 {
+        rules.push((
+            red,
+            format!(
+                "{} open",
+                plural(critical, "critical risk signal", "critical risk signals")
+            ),
+        ));
+    }
+    let high = count("high");
+    if caps.high_signals && high >= 2 {
+        rules.push((red, format!("{high} high risk signals open")));
+    } else if caps.high_signals && high == 1 {
+        rules.push((not_green, "a high risk signal is open".to_owned()));
+    }
+    if caps.champion_near_renewal && inputs.primary_negative {
+        if let Some(days) = inputs.days_to_renewal.filter(|d| *d <= 90) {
+            rules.push((
+                red,
+                format!(
+                    "the primary contact is negative and the renewal is {}",
+                    renewal_words(days)
+                ),
+            ));
+        }
+    }
+    let limit = rules.iter().map(|(l, _)| *l).min()?;
+    if score <= limit {
+        return None;
+    }
+    Some(Cap {
+        uncapped: score,
+        limit,
+        reasons: rules
+            .into_iter()
+            .filter(|(l, _)| *l == limit)
+            .map(|(_, r)| r)
+            .collect(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -997,7 +1240,19 @@ pub fn describe_changes(previous: &HealthResult, current: &HealthResult) -> Vec<
         (None, None) => None,
     };
 
-    overall.into_iter().chain(details).collect()
+    let cap = current
+        .cap
+        .as_ref()
+        .filter(|c| previous.cap.as_ref() != Some(*c));
+    let cap = cap.map(|c| {
+        format!(
+            "capped at {} (scored {}): {}",
+            c.limit,
+            c.uncapped,
+            human_list(&c.reasons)
+        )
+    });
+    overall.into_iter().chain(cap).chain(details).collect()
 }
 
 /// Names the measure that moved most in the direction of the component, with its raw change.
@@ -1185,13 +1440,23 @@ mod tests {
             has_executive: false,
             positive_stakeholders: 2,
             negative_stakeholders: 1,
-            open_signals: vec!["high".into(), "medium".into()],
+            open_signals: vec!["medium".into(), "medium".into()],
             tickets_30d: Some(4),
             high_priority_tickets_30d: Some(0),
             mau_for_tickets: Some(100.0),
             days_to_renewal: Some(120),
             contract_status: Some("active".into()),
             stage: Some("active".into()),
+            active_days: Some(40),
+            tenure_days: Some(89),
+            usual_gap_days: Some(2.2),
+            probability_active: Some(0.98),
+            probability_active_90d: Some(0.95),
+            recent_rate: Some(12.0),
+            earlier_rate: Some(13.0),
+            recent_window_days: Some(30),
+            consistency_period_days: Some(7),
+            primary_negative: false,
         }
     }
 
@@ -1202,6 +1467,8 @@ mod tests {
             segment: None,
             bands: Bands::default(),
             components: vec![ComponentConfig::new(key, 1.0, &[(measure, 1.0)])],
+            caps: EvidenceCaps::default(),
+            rhythm: None,
         }
     }
 
@@ -1263,7 +1530,7 @@ mod tests {
             "components[1].measures.vibes",
             "components[2].measures.support_load",
             "components[3].key",
-            "components[4].key",
+            "components[5].key",
         ] {
             assert!(paths.contains(&expected), "{expected} not in {errors:?}");
         }
@@ -1469,11 +1736,11 @@ mod tests {
 
     #[test]
     fn recency_thresholds_and_need_for_usage() {
-        assert!(close(recency_score(0), 100.0));
-        assert!(close(recency_score(2), 100.0));
-        assert!(close(recency_score(16), 50.0));
-        assert!(close(recency_score(30), 0.0));
-        assert!(close(recency_score(90), 0.0));
+        assert!(close(recency_score(0, None), 100.0));
+        assert!(close(recency_score(2, None), 100.0));
+        assert!(close(recency_score(16, None), 50.0));
+        assert!(close(recency_score(30, None), 0.0));
+        assert!(close(recency_score(90, None), 0.0));
         let mut inputs = HealthInputs {
             had_usage_ever: true,
             days_since_activity: Some(9),
@@ -1482,6 +1749,99 @@ mod tests {
         assert_eq!(measure_score(ENGAGEMENT, "recency", &inputs), Some(75.0));
         inputs.had_usage_ever = false;
         assert_eq!(measure_score(ENGAGEMENT, "recency", &inputs), None);
+    }
+
+    #[test]
+    fn recency_and_consistency_follow_the_customers_rhythm() {
+        // Forty quiet days: nothing much for a monthly user, everything for a weekly one.
+        assert!(close(recency_score(40, Some(7.0)), 0.0));
+        let monthly = recency_score(40, Some(30.0));
+        assert!(monthly > 70.0 && monthly < 75.0, "{monthly}");
+        assert!(close(recency_score(40, None), 0.0));
+        let inputs = HealthInputs {
+            had_usage_ever: true,
+            days_since_activity: Some(40),
+            usual_gap_days: Some(30.0),
+            active_weeks_of_last_8: Some(5),
+            consistency_period_days: Some(30),
+            ..Default::default()
+        };
+        let r = compute(&single_component(ENGAGEMENT), &inputs);
+        assert_eq!(
+            component(&r, ENGAGEMENT).reason,
+            "last activity 40 days ago (usually every 4 weeks); active in 5 of the last 8 periods of 30 days"
+        );
+    }
+
+    #[test]
+    fn activity_needs_a_history_and_reads_it_in_words() {
+        let none = compute(&single_component(ACTIVITY), &HealthInputs::default());
+        assert_eq!(none.missing, vec![ACTIVITY.to_owned()]);
+        let inputs = HealthInputs {
+            active_days: Some(6),
+            tenure_days: Some(272),
+            usual_gap_days: Some(35.0),
+            days_since_activity: Some(77),
+            probability_active: Some(0.34),
+            probability_active_90d: Some(0.2),
+            ..Default::default()
+        };
+        let r = compute(&single_component(ACTIVITY), &inputs);
+        let activity = component(&r, ACTIVITY);
+        assert_eq!(activity.score, 20);
+        assert_eq!(
+            activity.reason,
+            "6 active days in 9 months, usually active every 5 weeks; 11 weeks quiet; \
+             34% likely still active, 20% likely active in the next 90 days"
+        );
+    }
+
+    #[test]
+    fn severe_evidence_caps_the_score_and_says_why() {
+        let model = HealthModel::default_model();
+        let mut inputs = full_inputs();
+        assert_eq!(compute(&model, &inputs).cap, None);
+
+        inputs.open_signals = vec!["high".into()];
+        let r = compute(&model, &inputs);
+        assert_eq!(r.score, Some(74), "one high signal: not green");
+        assert_eq!(r.grade, Some(Grade::Yellow));
+        assert_eq!(
+            r.cap.as_ref().unwrap().reasons,
+            vec!["a high risk signal is open"]
+        );
+
+        inputs.open_signals = vec!["high".into(), "high".into(), "low".into()];
+        let r = compute(&model, &inputs);
+        assert_eq!((r.score, r.grade), (Some(49), Some(Grade::Red)));
+
+        inputs.open_signals.clear();
+        inputs.primary_negative = true;
+        assert_eq!(compute(&model, &inputs).cap, None, "renewal 120 days out");
+        inputs.days_to_renewal = Some(45);
+        let r = compute(&model, &inputs);
+        assert_eq!(r.score, Some(49));
+        assert_eq!(
+            r.cap.unwrap().reasons,
+            vec!["the primary contact is negative and the renewal is in 45 days"]
+        );
+
+        // A cap never raises a score, and a model can switch the rules off.
+        inputs.probability_active_90d = Some(0.0);
+        inputs.had_usage_ever = false;
+        inputs.stakeholders = 0;
+        let low = compute(&model, &inputs);
+        assert!(low.score.unwrap() <= 49);
+        let mut off = model.clone();
+        off.caps = EvidenceCaps {
+            critical_signal: false,
+            high_signals: false,
+            champion_near_renewal: false,
+        };
+        inputs = full_inputs();
+        inputs.open_signals = vec!["critical".into()];
+        assert_eq!(compute(&off, &inputs).cap, None);
+        assert!(compute(&off, &inputs).score.unwrap() > 49);
     }
 
     #[test]
@@ -1672,12 +2032,23 @@ mod tests {
              3 stakeholders, no executive contact; 2 positive and 1 negative stakeholder views"
         );
 
-        // risk: open signals 65, support 0.04/user → 92: 0.7·65 + 0.3·92 = 73.1 → 73
+        // risk: open signals 80, support 0.04/user → 92: 0.7·80 + 0.3·92 = 83.6 → 84
         let risk = component(&r, RISK);
-        assert_eq!(risk.score, 73);
+        assert_eq!(risk.score, 84);
         assert_eq!(
             risk.reason,
-            "2 open risk signals (1 high, 1 medium); 4 support tickets in 30 days (0.04 per active user)"
+            "2 open risk signals (2 medium); 4 support tickets in 30 days (0.04 per active user)"
+        );
+
+        // activity: 95% likely active in 90 days → 95; pace 12/13 = 0.923 → 50.8:
+        // 0.8·95 + 0.2·50.8 = 86.2 → 86
+        let activity = component(&r, ACTIVITY);
+        assert_eq!(activity.score, 86);
+        assert_eq!(
+            activity.reason,
+            "40 active days in 13 weeks, usually active every 2 days; 1 day quiet; \
+             98% likely still active, 95% likely active in the next 90 days; \
+             pace over the last 4 weeks down 8% on the pace before"
         );
 
         let business = component(&r, BUSINESS);
@@ -1687,8 +2058,9 @@ mod tests {
             "renewal in 120 days; contract active; stage active"
         );
 
-        // 0.35·65 + 0.25·82 + 0.2·73 + 0.2·100 = 77.85 → 78
-        assert_eq!(r.score, Some(78));
+        // 0.25·65 + 0.2·82 + 0.15·84 + 0.1·100 + 0.3·86 = 81.05 → 81
+        assert_eq!(r.score, Some(81));
+        assert_eq!(r.cap, None);
         assert_eq!(r.grade, Some(Grade::Green));
         let weights: f64 = r.components.iter().map(|c| c.effective_weight).sum();
         assert!(close(weights, 1.0));
@@ -1706,6 +2078,11 @@ mod tests {
             days_to_renewal: Some(200),
             contract_status: Some("active".into()),
             stage: Some("active".into()),
+            active_days: Some(200),
+            tenure_days: Some(365),
+            usual_gap_days: Some(1.8),
+            probability_active: Some(0.99),
+            probability_active_90d: Some(1.0),
             ..Default::default()
         };
         let r = compute(&HealthModel::default_model(), &inputs);
@@ -1717,14 +2094,14 @@ mod tests {
         );
         let weights: f64 = r.components.iter().map(|c| c.effective_weight).sum();
         assert!(close(weights, 1.0));
-        assert!(close(component(&r, USAGE).effective_weight, 0.35 / 0.75));
-        assert!(close(component(&r, RISK).effective_weight, 0.20 / 0.75));
+        assert!(close(component(&r, USAGE).effective_weight, 0.25 / 0.8));
+        assert!(close(component(&r, RISK).effective_weight, 0.15 / 0.8));
 
-        // usage: 0.4·100 + 0.3·60 + 0.3·80 = 82; risk 100; business 100.
+        // usage: 0.4·100 + 0.3·60 + 0.3·80 = 82; risk 100; business 100; activity 100.
         assert_eq!(component(&r, USAGE).score, 82);
-        // (0.35·82 + 0.2·100 + 0.2·100) / 0.75 = 91.6 → 92. With a made-up 50 for engagement it
-        // would have been 0.35·82 + 0.25·50 + 0.4·100 = 81.2.
-        assert_eq!(r.score, Some(92));
+        // (0.25·82 + 0.15·100 + 0.1·100 + 0.3·100) / 0.8 = 94.4 → 94. With a made-up 50 for
+        // engagement it would have been 0.25·82 + 0.2·50 + 0.55·100 = 85.5.
+        assert_eq!(r.score, Some(94));
     }
 
     #[test]
@@ -1758,13 +2135,16 @@ mod tests {
             ..Default::default()
         };
         let r = compute(&HealthModel::default_model(), &inputs);
-        assert_eq!(r.missing, vec![USAGE.to_owned(), ENGAGEMENT.to_owned()]);
+        assert_eq!(
+            r.missing,
+            vec![USAGE.to_owned(), ENGAGEMENT.to_owned(), ACTIVITY.to_owned()]
+        );
         assert_eq!(
             r.note.as_deref(),
-            Some("usage and engagement left out (no data); their weights were shared among the others")
+            Some("usage, engagement and activity left out (no data); their weights were shared among the others")
         );
-        // risk 100 (w 0.2), business 20 (w 0.2) → 60.
-        assert_eq!(r.score, Some(60));
+        // risk 100 (w 0.15), business 20 (w 0.1) → 17 / 0.25 = 68.
+        assert_eq!(r.score, Some(68));
     }
 
     #[test]
@@ -1833,9 +2213,9 @@ mod tests {
         assert_eq!(r.note, None);
         let weights: f64 = r.components.iter().map(|c| c.effective_weight).sum();
         assert!(close(weights, 1.0));
-        assert!(close(component(&r, USAGE).effective_weight, 0.35 / 0.8));
-        // (0.35·65 + 0.25·82 + 0.2·73) / 0.8 = 72.31 → 72
-        assert_eq!(r.score, Some(72));
+        assert!(close(component(&r, USAGE).effective_weight, 0.25 / 0.9));
+        // (0.25·65 + 0.2·82 + 0.15·84 + 0.3·86) / 0.9 = 78.94 → 79
+        assert_eq!(r.score, Some(79));
 
         // A zero-weight measure is switched off as well.
         let mut m = HealthModel::default_model();
@@ -1864,11 +2244,11 @@ mod tests {
         after.dau_avg_30d = Some(13.8);
         let prev = compute(&model, &before);
         let cur = compute(&model, &after);
-        // usage: trend 1.12 → 0.6 scores 76.5 → 12, so usage 65 → 46 and health 78 → 71.
+        // usage: trend 1.12 → 0.6 scores 76.5 → 12, so usage 65 → 46 and health 81 → 76.
         assert_eq!(
             describe_changes(&prev, &cur),
             vec![
-                "health fell from 78 to 71 (yellow, was green)".to_owned(),
+                "health fell from 81 to 76 (green)".to_owned(),
                 "usage fell from 65 to 46: monthly active users down 40% on 30 days ago (was up 12%)"
                     .to_owned(),
             ]
@@ -1889,12 +2269,18 @@ mod tests {
         let changes = describe_changes(&prev, &cur);
         assert!(
             changes.contains(&format!(
-                "health fell from {} to {} (yellow, was green)",
+                "health fell from {} to 49 (red, was green)",
                 prev.score.unwrap(),
-                cur.score.unwrap()
             )),
             "{changes:?}"
         );
+        // The critical signal caps the score at red, whatever the components make of it.
+        let cap = cur.cap.as_ref().expect("capped");
+        assert_eq!(
+            (cap.limit, cap.reasons.clone()),
+            (49, vec!["1 critical risk signal open".to_owned()])
+        );
+        assert!(cap.uncapped > 49, "{cap:?}");
         // The contract moved most (100 → 20; stage 100 → 25, renewal 100 → 30).
         assert!(
             changes.contains(
@@ -1904,7 +2290,7 @@ mod tests {
         );
         assert!(
             changes
-                .contains(&"risk fell from 73 to 42: open risk signals up from 2 to 3".to_owned()),
+                .contains(&"risk fell from 84 to 52: open risk signals up from 2 to 3".to_owned()),
             "{changes:?}"
         );
     }

@@ -5,6 +5,7 @@ pub mod events;
 pub mod health;
 pub mod import;
 pub mod money;
+pub mod rhythm;
 pub mod risk;
 pub mod role;
 pub mod stats;

@@ -315,9 +315,18 @@ pub fn adoption_score(inputs: &AdoptionInputs) -> i32 {
     score.round().clamp(0.0, 100.0) as i32
 }
 
+/// Days after the last event for which daily rows are still computed (longer than every
+/// window: MAU 30 days, the risk detectors' 90).
+pub const SILENT_TAIL_DAYS: i64 = 90;
+
 /// One [`DailyMetrics`] per UTC day in `[from, to]` (inclusive) on or after the customer's first
-/// event (the earliest event on or before `to` in `events`); days before it are skipped. Empty if
-/// there is no event on or before `to`, or if `from > to`.
+/// event (the earliest event on or before `to` in `events`) and at most [`SILENT_TAIL_DAYS`]
+/// after the last one; other days are skipped. Empty if there is no event on or before `to`,
+/// or if `from > to`.
+///
+/// The tail bounds what a silent customer costs: every window has emptied long before its
+/// end, so the rows after it would all be zeros, and readers take a missing day as zero. A
+/// history back-filled from years ago would otherwise store a row a day up to today.
 ///
 /// `events` may be in any order and must include the customer's events from [`LOOKBACK_DAYS`]
 /// days before `from` through `to` (events after `to` are ignored). See the module docs for the
@@ -327,15 +336,20 @@ pub fn daily_metrics(events: &[UsageEvent], from: NaiveDate, to: NaiveDate) -> V
         return Vec::new();
     }
     let to_day = date_number(to);
-    let Some(first_day) = events
-        .iter()
-        .map(|e| day_number(e.ts_millis))
-        .filter(|&d| d <= to_day)
-        .min()
-    else {
+    let days_up_to = || {
+        events
+            .iter()
+            .map(|e| day_number(e.ts_millis))
+            .filter(|&d| d <= to_day)
+    };
+    let (Some(first_day), Some(last_day)) = (days_up_to().min(), days_up_to().max()) else {
         return Vec::new();
     };
+    let to_day = to_day.min(last_day + SILENT_TAIL_DAYS);
     let start_day = date_number(from).max(first_day);
+    if start_day > to_day {
+        return Vec::new();
+    }
     // The earliest day any window of `start_day` reaches back to.
     let base_day = start_day - (MAU_DAYS as i64 - 1);
     let n_days =
@@ -752,6 +766,32 @@ impl Hasher for IdPairHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn silent_days_stop_after_the_tail() {
+        let e = |day: &str| UsageEvent {
+            ts_millis: NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(12, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis(),
+            user_id: Some("u".into()),
+            event_type: "login".into(),
+            feature: None,
+            duration_seconds: None,
+            count: None,
+            priority: None,
+            nps_score: None,
+        };
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let rows = daily_metrics(&[e("2022-01-10")], d("2022-01-01"), d("2026-12-01"));
+        assert_eq!(rows.len() as i64, SILENT_TAIL_DAYS + 1);
+        assert_eq!(rows.last().unwrap().date, d("2022-04-10"));
+        assert_eq!(rows.last().unwrap().mau, 0);
+        // Asked only for days past the tail: nothing to store.
+        assert!(daily_metrics(&[e("2022-01-10")], d("2023-01-01"), d("2026-12-01")).is_empty());
+    }
 
     const SEC: i64 = 1000;
     const HOUR: i64 = 3600 * SEC;

@@ -353,6 +353,58 @@ pub async fn activity_span(
     )?)
 }
 
+/// The days with engagement (active users) up to and including `until`, oldest first: the whole
+/// history the health model's rhythm reads.
+pub async fn active_days(
+    c: DbConn<'_>,
+    customer_id: Id,
+    until: NaiveDate,
+) -> Result<Vec<NaiveDate>> {
+    Ok(crate::sql!(
+        c,
+        scalars NaiveDate,
+        "SELECT metric_date FROM usage_metrics
+         WHERE customer_id = $1 AND metric_date <= $2 AND active_users > 0
+         ORDER BY metric_date",
+        customer_id,
+        until,
+    )?)
+}
+
+/// Every customer's history up to and including `until` as `(active days, first, last)`:
+/// what the portfolio's rhythm model is fitted to.
+pub async fn histories(
+    c: DbConn<'_>,
+    until: NaiveDate,
+) -> Result<Vec<(i64, NaiveDate, NaiveDate)>> {
+    Ok(crate::sql!(
+        c,
+        all(i64, NaiveDate, NaiveDate),
+        "SELECT COUNT(*), MIN(metric_date), MAX(metric_date) FROM usage_metrics
+         WHERE metric_date <= $1 AND active_users > 0
+         GROUP BY customer_id",
+        until,
+    )?)
+}
+
+/// The customers with events not yet rolled up into their daily metrics.
+pub async fn pending_customers(c: DbConn<'_>) -> Result<Vec<Id>> {
+    Ok(crate::sql!(
+        c,
+        scalars Id,
+        "SELECT customer_id FROM usage_rollup_pending ORDER BY customer_id",
+    )?)
+}
+
+/// How many customers have events not yet rolled up into their daily metrics.
+pub async fn pending_rollups(c: DbConn<'_>) -> Result<i64> {
+    Ok(crate::sql!(
+        c,
+        scalar i64,
+        "SELECT COUNT(*) FROM usage_rollup_pending",
+    )?)
+}
+
 /// NPS answers (`nps_response` with a numeric `metadata.score`) in `[from, until)`.
 pub async fn nps_responses(
     c: DbConn<'_>,

@@ -23,6 +23,7 @@ pub async fn scores_as_of(
     as_of: NaiveDate,
     only: Option<&[Id]>,
 ) -> CoreResult<Vec<(Customer, HealthResult)>> {
+    ensure_rolled_up(app).await?;
     let mut out = Vec::new();
     let mut after = None;
     loop {
@@ -144,8 +145,15 @@ pub struct BacktestReport {
     /// Customers without enough data for any component.
     pub unscored: usize,
     pub positives: usize,
-    /// Area under the ROC curve of (100 − score) predicting the outcome: 0.5 is chance, 1 perfect.
+    /// Area under the ROC curve of (100 − score) predicting the outcome over every matched
+    /// customer: 0.5 is chance, 1 perfect. A customer without a score counts as a miss (a
+    /// churned one ranks as the safest of all, a retained one as the riskiest).
     pub roc_auc: Option<f64>,
+    /// The same over the scored customers only.
+    pub roc_auc_scored: Option<f64>,
+    /// Customers per band, unscored ones under `unscored`.
+    #[schema(value_type = Object)]
+    pub bands: BTreeMap<String, usize>,
     /// Of customers in the red band, the share that churned.
     pub red_precision: Option<f64>,
     /// Of customers that churned, the share that were in the red band.
@@ -172,13 +180,24 @@ pub async fn backtest(
     let mut scores = Vec::new();
     let mut labels = Vec::new();
     let mut unscored = 0;
+    let mut bands: BTreeMap<String, usize> = BTreeMap::new();
+    // Risk over every customer, the unscored as misses.
+    let (mut all_risk, mut all_labels) = (Vec::new(), Vec::new());
     for (customer, r) in &results {
+        let label = labels_by_id[&customer.id];
+        let band = r.grade.map_or("unscored", |g| g.as_str());
+        *bands.entry(band.to_owned()).or_default() += 1;
+        all_labels.push(label);
         match r.score {
             Some(s) => {
                 scores.push(s as f64);
-                labels.push(labels_by_id[&customer.id]);
+                labels.push(label);
+                all_risk.push(100.0 - s as f64);
             }
-            None => unscored += 1,
+            None => {
+                unscored += 1;
+                all_risk.push(if label { -1.0 } else { 101.0 });
+            }
         }
     }
     let risk: Vec<f64> = scores.iter().map(|s| 100.0 - s).collect();
@@ -189,8 +208,10 @@ pub async fn backtest(
         customers_scored: scores.len(),
         unmatched,
         unscored,
-        positives: labels.iter().filter(|l| **l).count(),
-        roc_auc: stats::roc_auc(&risk, &labels),
+        positives: all_labels.iter().filter(|l| **l).count(),
+        roc_auc: stats::roc_auc(&all_risk, &all_labels),
+        roc_auc_scored: stats::roc_auc(&risk, &labels),
+        bands,
         red_precision: confusion.precision(),
         red_recall: confusion.recall(),
         red_below,
@@ -302,6 +323,9 @@ pub async fn calibrate(
         .collect();
     let mut proposed = current.clone();
     proposed.name = format!("calibrated {as_of}");
+    // The rhythm parameters the scores were computed with (fitted to the portfolio as of the
+    // calibration date) go with the weights fitted on them.
+    proposed.rhythm = Some(fit_for(app, &current, as_of).await?);
     for comp in &mut proposed.components {
         comp.weight = weights[&comp.key];
     }

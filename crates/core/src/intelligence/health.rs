@@ -13,21 +13,23 @@ pub async fn gather_inputs(
     customer: &Customer,
     as_of: NaiveDate,
     point_in_time: bool,
+    fit: &RhythmFit,
 ) -> CoreResult<HealthInputs> {
     let end = day_start(as_of + Duration::days(1));
     let mut c = app.db.conn().await?;
     let rows = usage::metrics(c.c(), customer.id, as_of - Duration::days(59), as_of).await?;
-    let (first, last) = usage::activity_span(c.c(), customer.id, as_of).await?;
+    let active_days = usage::active_days(c.c(), customer.id, as_of).await?;
     let window: Vec<&UsageMetric> = rows
         .iter()
         .filter(|m| m.metric_date > as_of - Duration::days(30))
         .collect();
     let at = |d: NaiveDate| rows.iter().find(|m| m.metric_date == d);
     let mut inputs = HealthInputs {
-        had_usage_ever: first.is_some(),
+        had_usage_ever: !active_days.is_empty(),
         ..Default::default()
     };
-    if first.is_some() {
+    fill_activity(&mut inputs, &active_days, as_of, fit);
+    if inputs.had_usage_ever {
         let mau_now = at(as_of).and_then(|m| m.mau).unwrap_or(0);
         inputs.mau = Some(mau_now as f64);
         inputs.dau_avg_30d = Some(
@@ -41,17 +43,6 @@ pub async fn gather_inputs(
             .and_then(|m| m.mau)
             .map(|v| v as f64);
         inputs.adoption_score = at(as_of).and_then(|m| m.adoption_score).map(|v| v as f64);
-        inputs.days_since_activity = last.map(|d| (as_of - d).num_days().max(0));
-        let active_weeks = (0..8)
-            .filter(|w| {
-                let hi = as_of - Duration::days(7 * w);
-                let lo = hi - Duration::days(6);
-                rows.iter().any(|m| {
-                    m.metric_date >= lo && m.metric_date <= hi && m.active_users.unwrap_or(0) > 0
-                })
-            })
-            .count();
-        inputs.active_weeks_of_last_8 = Some(active_weeks as i32);
         inputs.tickets_30d = Some(window.iter().map(|m| m.support_tickets.unwrap_or(0)).sum());
         inputs.high_priority_tickets_30d = Some(
             window
@@ -74,6 +65,9 @@ pub async fn gather_inputs(
         .iter()
         .filter(|s| s.sentiment.as_deref() == Some("negative"))
         .count() as i32;
+    inputs.primary_negative = present
+        .iter()
+        .any(|s| s.is_primary && s.sentiment.as_deref() == Some("negative"));
     let signals = store::signals_open_at(c.c(), customer.id, end).await?;
     inputs.open_signals = signals
         .into_iter()
@@ -128,7 +122,8 @@ pub async fn score_as_of(
     point_in_time: bool,
 ) -> CoreResult<HealthResult> {
     let model = model_for(app, customer.segment.as_deref()).await?;
-    let inputs = gather_inputs(app, customer, as_of, point_in_time).await?;
+    let fit = fit_for(app, &model, as_of).await?;
+    let inputs = gather_inputs(app, customer, as_of, point_in_time, &fit).await?;
     let mut result = health_math::compute(&model, &inputs);
     // A prospect has not bought yet: there is no customer health to speak of.
     if !point_in_time && customer.stage == cscx_domain::Stage::Prospect {

@@ -6,6 +6,7 @@
 //! - [`rollup`]: daily usage metrics from the raw events;
 //! - [`models`]: health models per segment;
 //! - [`health`]: scores, their inputs and history;
+//! - [`rhythm`]: the portfolio's recency–frequency model and the whole-history facts;
 //! - [`risk`]: risk signals, detected and by hand;
 //! - [`backtest`]: point-in-time scores, back-tests and calibration;
 //! - here: the refresh that runs them in order for a customer, and the jobs' names.
@@ -13,12 +14,14 @@
 pub mod backtest;
 pub mod health;
 pub mod models;
+pub mod rhythm;
 pub mod risk;
 pub mod rollup;
 
 pub use backtest::*;
 pub use health::*;
 pub use models::*;
+pub use rhythm::*;
 pub use risk::*;
 pub use rollup::*;
 
@@ -30,6 +33,7 @@ use serde_json::{json, Value};
 
 use cscx_domain::events::Event;
 use cscx_domain::health::{self as health_math, HealthInputs, HealthModel, HealthResult};
+use cscx_domain::rhythm::RhythmFit;
 use cscx_domain::risk::{self as risk_math, DayUsage, RiskInputs, StakeholderFacts};
 use cscx_domain::stats;
 use cscx_domain::usage::{self as usage_math, UsageEvent as EventIn};

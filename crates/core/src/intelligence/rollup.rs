@@ -129,6 +129,40 @@ pub async fn rollup_customer(app: &App, customer_id: Id) -> CoreResult<usize> {
     Ok(rows)
 }
 
+/// Rolls up, in this process, every customer whose events are not in their daily metrics yet
+/// (`parallel` at a time); safe beside the workers doing the same (each pass is idempotent and
+/// clears its mark only if nothing newer came). Returns how many customers it rolled up.
+pub async fn finish_pending_rollups(app: &App, parallel: usize) -> CoreResult<usize> {
+    let ids = {
+        let mut c = app.db.conn().await?;
+        usage::pending_customers(c.c()).await?
+    };
+    let n = ids.len();
+    let roll = |id| {
+        let app = app.clone();
+        async move { rollup_customer(&app, id).await.map(|_| ()) }
+    };
+    for_each_parallel(ids, parallel, roll, async |()| Ok(())).await?;
+    Ok(n)
+}
+
+/// Refuses while events wait to be rolled up: a back-test, calibration or point-in-time score
+/// reads the daily metrics, and would silently find customers "without data".
+pub async fn ensure_rolled_up(app: &App) -> CoreResult<()> {
+    let pending = {
+        let mut c = app.db.conn().await?;
+        usage::pending_rollups(c.c()).await?
+    };
+    if pending > 0 {
+        return Err(CoreError::Conflict(format!(
+            "{pending} customers have events not yet rolled up into their daily metrics; \
+             scores as of a date would miss them. Try again when the rollups are done \
+             (the CLI finishes them itself first)"
+        )));
+    }
+    Ok(())
+}
+
 /// Rebuilds every customer's metrics from `from` to today (`cscx usage rollup --from`):
 /// `parallel` customers are read and computed at a time, and their rows are written in
 /// transactions of a few thousand (one commit per customer would cost more than the rows).

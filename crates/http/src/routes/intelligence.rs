@@ -271,7 +271,7 @@ pub struct OutcomesRequest {
 /// measure how well the score predicted the outcomes (ROC AUC, precision and recall of the red
 /// band, calibration table). Managers and admins.
 #[utoipa::path(post, path = "/api/v1/health/backtest", tag = "health", request_body = OutcomesRequest,
-    responses((status = 200, body = BacktestReport), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = BacktestReport), (status = 409, description = "events still wait to be rolled up", body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn run_backtest(
     State(s): State<AppState>,
     c: Caller,
@@ -284,7 +284,7 @@ async fn run_backtest(
 /// Fit component weights to known outcomes (logistic regression, 5-fold cross-validated AUC)
 /// and store them as a proposed model; nothing changes until an admin activates it.
 #[utoipa::path(post, path = "/api/v1/health/calibrate", tag = "health", request_body = OutcomesRequest,
-    responses((status = 200, body = CalibrationReport), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CalibrationReport), (status = 409, description = "events still wait to be rolled up", body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn run_calibration(
     State(s): State<AppState>,
     c: Caller,
