@@ -20,6 +20,7 @@ pub mod overview;
 pub mod portfolio;
 pub mod records;
 pub mod secrets;
+pub mod segment;
 pub mod users;
 
 use std::sync::Arc;

@@ -1078,3 +1078,77 @@ async fn backup_under_write_load_restores_consistently() {
     );
     assert!(server.stop().success());
 }
+
+/// Segment's own Python library (`segment-analytics-python`, from PyPI), pointed at our server
+/// with an ingest token as its write key: what existing tracking code sends arrives unchanged.
+#[tokio::test]
+async fn segments_python_library_sends_to_us_unchanged() {
+    let has_sdk = Command::new("python3")
+        .args(["-c", "import segment.analytics"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_sdk {
+        cscx_testkit::require_in_ci("the segment-analytics-python library");
+        eprintln!("notice: segment-analytics-python not installed; skipping (.ci/run installs it)");
+        return;
+    }
+    let dir = TempDir::new("cscx-e2e-segment");
+    let token = admin_token(dir.path(), "sdk@e2e.example");
+    let write_key = run(
+        cscx(
+            dir.path(),
+            None,
+            &[
+                "token",
+                "create",
+                "--email",
+                "sdk@e2e.example",
+                "--name",
+                "segment",
+                "--scope",
+                "ingest",
+            ],
+        ),
+        None,
+    )
+    .trim()
+    .to_owned();
+    let server = Server::start(dir.path(), None);
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{}/api/v1/customers", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"name": "SDK Co", "metadata": {"external_id": "acct-sdk"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/segment/send.py");
+    let out = Command::new("python3")
+        .args([script, &server.base, &write_key, "250"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The library reports the one batch we refused: the user nobody grouped.
+    let errors = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(errors.lines().count(), 1, "{errors}");
+    assert!(errors.contains("422"), "{errors}");
+
+    let status = server.stop();
+    assert!(status.success());
+    let db = dir.path().join("cscx.db");
+    // 250 tracks and a page, all resolved to the customer the group call named.
+    let of_customer = format!("usage_events WHERE customer_id = '{id}'");
+    assert_eq!(sqlite_count(&db, &of_customer).await, 251);
+    assert_eq!(sqlite_count(&db, "usage_events").await, 251);
+    let linked = format!("tracked_users WHERE user_id = 'u-1' AND customer_id = '{id}'");
+    assert_eq!(sqlite_count(&db, &linked).await, 1);
+}

@@ -70,6 +70,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::customers::router())
         .merge(routes::contracts::router())
         .merge(routes::intelligence::router())
+        .merge(routes::segment::router())
         .merge(routes::agents::router())
 }
 

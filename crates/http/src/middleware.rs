@@ -55,6 +55,25 @@ pub fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
         .map(|c| c.0.ip().to_string())
 }
 
+/// The API token of an `Authorization` header: `Bearer <token>`, or `Basic` with the token as
+/// the user name and an empty password, as tracking libraries send a Segment write key.
+fn bearer_or_basic_token(auth: &str) -> Option<String> {
+    use base64::Engine;
+    let (scheme, rest) = auth.split_once(' ')?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "bearer" => Some(rest.trim().to_owned()),
+        "basic" => {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
+            (!user.is_empty()).then(|| user.to_owned())
+        }
+        _ => None,
+    }
+}
+
 /// Resolves a bearer token or a session cookie into a [`Principal`] in the request's
 /// extensions. A bad bearer token is refused at once; a stale cookie is ignored (the request
 /// continues anonymous, and routes that need a caller answer 401).
@@ -65,12 +84,11 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_owned());
     if let Some(auth) = bearer {
-        let Some(token) = auth
-            .strip_prefix("Bearer ")
-            .or_else(|| auth.strip_prefix("bearer "))
-        else {
-            return ApiError::unauthenticated("Authorization must be `Bearer <API token>`")
-                .into_response();
+        let Some(token) = bearer_or_basic_token(&auth) else {
+            return ApiError::unauthenticated(
+                "Authorization must be `Bearer <API token>` (or Basic with the token as user name)",
+            )
+            .into_response();
         };
         match state.app.auth.authenticate_bearer(token.trim()).await {
             Ok(p) => {
@@ -120,6 +138,7 @@ pub fn body_limit_for(route: &str, default: usize) -> usize {
             UPLOAD_BODY_LIMIT
         }
         "/api/v1/usage/events" => cscx_core::ingest::MAX_BATCH_BYTES,
+        r if r.starts_with("/v1/") => cscx_core::ingest::MAX_BATCH_BYTES,
         "/login" | "/api/v1/auth/login" => LOGIN_BODY_LIMIT,
         _ => default,
     }

@@ -15,6 +15,7 @@ pub mod intelligence;
 pub mod migrate;
 pub mod model;
 pub mod product;
+pub mod tracked_users;
 pub mod types;
 pub mod usage;
 

@@ -44,6 +44,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     6 "domain_events" "0006_domain_events.sql",
     7 "event_outbox" "0007_event_outbox.sql",
     8 "health_band" "0008_health_band.sql",
+    9 "tracked_users" "0009_tracked_users.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
@@ -54,6 +55,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     6 "domain_events" "0006_domain_events.sql",
     7 "event_outbox" "0007_event_outbox.sql",
     8 "health_band" "0008_health_band.sql",
+    9 "tracked_users" "0009_tracked_users.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

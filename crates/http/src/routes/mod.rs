@@ -9,6 +9,7 @@ pub mod customers;
 pub mod docs;
 pub mod intelligence;
 pub mod ops;
+pub mod segment;
 pub mod users;
 
 use axum::http::{header, StatusCode};

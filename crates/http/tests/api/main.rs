@@ -7,6 +7,7 @@ mod events;
 mod foundation;
 mod hardening;
 mod intelligence;
+mod segment;
 mod web;
 
 pub use cscx_testkit::app::{each_backend, error_code, TestApp};
