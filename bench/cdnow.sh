@@ -11,7 +11,7 @@ cargo build --release -p cscx
 BIN=$PWD/target/release/cscx
 PORT=18283
 export CSCX_DATA_DIR; CSCX_DATA_DIR=$(mktemp -d)
-trap 'rm -rf "$CSCX_DATA_DIR"' EXIT
+if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$CSCX_DATA_DIR"' EXIT; else echo "data kept in $CSCX_DATA_DIR"; fi
 "$BIN" user create --email bench@bench.example --role admin >/dev/null
 TOKEN=$("$BIN" token create --email bench@bench.example --name bench 2>/dev/null)
 INGEST=$("$BIN" token create --email bench@bench.example --name ingest --scope ingest 2>/dev/null)
@@ -24,4 +24,4 @@ kill -TERM "$SERVER"; wait "$SERVER" || true
 start=$(date +%s)
 "$BIN" health backtest --as-of 2022-09-30 --outcomes "$CSCX_DATA_DIR/outcomes.csv"
 echo "back-test (with the rollups it finished first) in $(( $(date +%s) - start )) s"
-"$BIN" health calibrate --as-of 2022-09-30 --outcomes "$CSCX_DATA_DIR/outcomes.csv" | grep -v '^ *"[a-z_]*": [0-9.]*,\?$' || true
+"$BIN" health calibrate --as-of 2022-09-30 --outcomes "$CSCX_DATA_DIR/outcomes.csv" | tr -s " \n" " "; echo

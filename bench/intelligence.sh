@@ -4,7 +4,8 @@
 #      with event ids numbered in sending order and with ids in no order (like UUIDv4);
 #   2. freshness: a 1,000-event batch until it shows in daily metrics and the health score;
 #   3. full rollup + health recompute for 10,000 customers and EVENTS_FULL events (default 10M);
-#   4. peak memory of `cscx usage import` on a small and a large file (flat = streaming).
+#   4. peak memory of `cscx usage import` on a small and a large file (flat = streaming);
+#   5. Segment's /v1/batch beside the native endpoint at SDK-sized batches (SKIP_SEGMENT=1 skips).
 # SQLite always; PostgreSQL too when BENCH_PG_URL is set (ingestion and freshness only).
 # Usage: bench/intelligence.sh   (EVENTS_HTTP, EVENTS_FULL, IMPORT_LINES to resize)
 set -euo pipefail
@@ -57,6 +58,20 @@ if [ -z "${SKIP_INGEST:-}" ]; then
     reset_pg "$BENCH_PG_URL"; ingestion "PostgreSQL" "$BENCH_PG_URL" ""
     reset_pg "$BENCH_PG_URL"; ingestion "PostgreSQL" "$BENCH_PG_URL" --random-event-ids
   fi
+fi
+
+# Segment's /v1/batch against the native endpoint side by side: SDK-sized batches of 100,
+# random event ids, a fresh SQLite database each (the same ids would be duplicates).
+if [ -z "${SKIP_SEGMENT:-}" ]; then
+  for mode in "" --segment; do
+    echo "== batches of 100, random ids: ${mode:-native}"
+    setup ""
+    "$BIN" demo seed --customers 2000 --usage-days 0 >/dev/null
+    start_server --no-worker
+    "$BENCH" ingest --base http://127.0.0.1:$PORT --token "$TOKEN" --ingest-token "$INGEST" --events "$EVENTS_HTTP" --batch 100 --concurrency 4 --random-event-ids $mode
+    stop_server
+    rm -rf "$CSCX_DATA_DIR"
+  done
 fi
 
 [ -n "${SKIP_FULL:-}" ] && exit 0

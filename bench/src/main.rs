@@ -88,6 +88,10 @@ enum Cmd {
         /// Event ids in no order (like UUIDv4) instead of numbered in sending order.
         #[arg(long)]
         random_event_ids: bool,
+        /// Send Segment `track` calls to `/v1/batch` instead (each user put in their customer
+        /// by `group` calls first, untimed; the tracks name no groupId, as SDKs send them).
+        #[arg(long)]
+        segment: bool,
     },
     /// Insert the same kind of rows straight into the database (no HTTP, no validation):
     /// the ceiling the API is compared with.
@@ -300,6 +304,65 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// Synthetic event `v` (native shape) as a Segment `track` message. Segment user ids are
+/// global, so the customer's id prefixes the synthetic user's.
+fn as_track(v: &Value) -> Value {
+    let at = chrono::DateTime::from_timestamp_millis(v["timestamp"].as_i64().unwrap_or(0))
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    serde_json::json!({
+        "type": "track",
+        "userId": format!("{}-{}", v["customer_id"].as_str().unwrap_or(""), v["user_id"].as_str().unwrap_or("")),
+        "event": v["event_type"],
+        "properties": v.get("metadata").cloned().unwrap_or(serde_json::json!({})),
+        "messageId": v["event_id"],
+        "timestamp": at,
+    })
+}
+
+/// Puts every synthetic user of `ids` in their customer with Segment `group` calls.
+async fn group_users(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ids: &[String],
+) -> anyhow::Result<()> {
+    let mut calls = Vec::new();
+    for id in ids {
+        let customer: Value = client
+            .get(format!("{base}/api/v1/customers/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let key = customer["salesforce_id"]
+            .as_str()
+            .context("a customer key")?
+            .to_owned();
+        for u in 0..40 {
+            calls.push(serde_json::json!({"type": "group", "userId": format!("{id}-user-{u}"), "groupId": key}));
+        }
+    }
+    for chunk in calls.chunks(500) {
+        let r: Value = client
+            .post(format!("{base}/v1/batch"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"batch": chunk}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        anyhow::ensure!(
+            r["rejected"].as_array().is_some_and(|v| v.is_empty()),
+            "group calls refused: {r}"
+        );
+    }
+    Ok(())
+}
+
 /// `shape` is (events, batch size, batches in flight).
 async fn ingest(
     base: String,
@@ -307,11 +370,15 @@ async fn ingest(
     ingest_token: Option<String>,
     shape: (usize, usize, usize),
     random_ids: bool,
+    segment: bool,
 ) -> anyhow::Result<()> {
     let (events, batch, concurrency) = shape;
     let client = reqwest::Client::new();
     let ids = customer_ids(&client, &base, &token, 2000).await?;
     let token = ingest_token.unwrap_or(token);
+    if segment {
+        group_users(&client, &base, &token, &ids).await?;
+    }
     let now = now_ms();
     let batches = events.div_ceil(batch);
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
@@ -322,11 +389,20 @@ async fn ingest(
         let body: Vec<Value> = (b * batch..((b + 1) * batch).min(events))
             .map(|i| synthetic(i, &ids[i % ids.len()], now, 30, random_ids))
             .collect();
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        let (url, body) = if segment {
+            let tracks: Vec<Value> = body.iter().map(as_track).collect();
+            (
+                format!("{base}/v1/batch"),
+                serde_json::json!({"batch": tracks}),
+            )
+        } else {
+            (format!("{base}/api/v1/usage/events"), Value::Array(body))
+        };
+        let (client, token) = (client.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
             let r = client
-                .post(format!("{base}/api/v1/usage/events"))
+                .post(url)
                 .bearer_auth(&token)
                 .json(&body)
                 .send()
@@ -346,7 +422,8 @@ async fn ingest(
     let secs = start.elapsed().as_secs_f64();
     latencies.sort();
     println!(
-        "HTTP ingestion: {accepted} events accepted in {secs:.1} s = {:.0} events/s (batches of {batch}, {concurrency} in flight, {} event ids; batch p50 {:.1} ms, p99 {:.1} ms)",
+        "HTTP ingestion{}: {accepted} events accepted in {secs:.1} s = {:.0} events/s (batches of {batch}, {concurrency} in flight, {} event ids; batch p50 {:.1} ms, p99 {:.1} ms)",
+        if segment { " (Segment /v1/batch)" } else { "" },
         accepted as f64 / secs,
         if random_ids { "random" } else { "numbered" },
         percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
@@ -825,6 +902,7 @@ async fn main() -> anyhow::Result<()> {
             batch,
             concurrency,
             random_event_ids,
+            segment,
         } => {
             ingest(
                 base,
@@ -832,6 +910,7 @@ async fn main() -> anyhow::Result<()> {
                 ingest_token,
                 (events, batch, concurrency),
                 random_event_ids,
+                segment,
             )
             .await
         }

