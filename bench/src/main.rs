@@ -324,14 +324,14 @@ fn as_track(v: &Value) -> Value {
 async fn group_users(
     client: &reqwest::Client,
     base: &str,
-    token: &str,
+    (read_token, write_token): (&str, &str),
     ids: &[String],
 ) -> anyhow::Result<()> {
     let mut calls = Vec::new();
     for id in ids {
         let customer: Value = client
             .get(format!("{base}/api/v1/customers/{id}"))
-            .bearer_auth(token)
+            .bearer_auth(read_token)
             .send()
             .await?
             .error_for_status()?
@@ -348,7 +348,7 @@ async fn group_users(
     for chunk in calls.chunks(500) {
         let r: Value = client
             .post(format!("{base}/v1/batch"))
-            .bearer_auth(token)
+            .bearer_auth(write_token)
             .json(&serde_json::json!({"batch": chunk}))
             .send()
             .await?
@@ -375,9 +375,10 @@ async fn ingest(
     let (events, batch, concurrency) = shape;
     let client = reqwest::Client::new();
     let ids = customer_ids(&client, &base, &token, 2000).await?;
+    let read_token = token.clone();
     let token = ingest_token.unwrap_or(token);
     if segment {
-        group_users(&client, &base, &token, &ids).await?;
+        group_users(&client, &base, (&read_token, &token), &ids).await?;
     }
     let now = now_ms();
     let batches = events.div_ceil(batch);

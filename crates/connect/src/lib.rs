@@ -3,16 +3,20 @@
 //! carries it (the local outbox today; SMTP, Google or a CalDAV server later) is configuration,
 //! not code in the executor.
 //!
-//! Every call carries an idempotency key (the approval's id). An implementation must deliver a
-//! key at most once, however often it is called with it: the executor retries after a crash.
+//! Every call carries an idempotency key (the approval's id). The outbox delivers a key at most
+//! once by itself; a transport that reaches outside ([`MailTransport::reaches_outside`]) cannot
+//! ask the server, so the caller keeps a ledger of what it handed over (`cscx-core`'s
+//! `deliveries`) and never calls it twice for a key.
 
 pub mod calendar;
 pub mod mail;
 pub mod outbox;
+pub mod smtp;
 
 pub use calendar::{Calendar, Invitation};
 pub use mail::{MailTransport, OutgoingMail};
 pub use outbox::Outbox;
+pub use smtp::Smtp;
 
 /// What happened to a message or an invitation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +34,14 @@ pub enum ConnectError {
     /// The system refused this message for good (bad recipient, no permission): not retried.
     #[error("{0}")]
     Refused(String),
-    /// The system could not be reached or failed: the executor retries later.
+    /// The system could not be reached or failed before it took the message: the executor
+    /// retries later.
     #[error("{0}")]
     Unavailable(String),
+    /// The message may or may not have been taken (the connection broke after it was sent):
+    /// a person must check; sending again could deliver it twice.
+    #[error("{0}")]
+    Unknown(String),
 }
 
 pub type ConnectResult<T> = Result<T, ConnectError>;

@@ -40,8 +40,17 @@ fn header_safe(s: &str) -> String {
 
 /// Something that sends e-mail.
 pub trait MailTransport: Send + Sync {
-    /// Sends `mail` unless its key was sent before (then returns that delivery again).
+    /// Sends `mail`. The outbox returns the earlier delivery for a key it has seen; a transport
+    /// that reaches outside sends whatever it is given, so its caller keeps the ledger.
     fn send<'a>(&'a self, mail: &'a OutgoingMail) -> BoxFuture<'a, ConnectResult<Delivery>>;
+
+    /// Whether a message leaves this machine (false for the outbox).
+    fn reaches_outside(&self) -> bool {
+        true
+    }
+
+    /// Which implementation this is, e.g. `smtp`.
+    fn channel(&self) -> &'static str;
 }
 
 #[cfg(test)]

@@ -43,6 +43,14 @@ impl MailTransport for Outbox {
     fn send<'a>(&'a self, mail: &'a OutgoingMail) -> BoxFuture<'a, ConnectResult<Delivery>> {
         Box::pin(self.put(&mail.key, "eml", mail.to_rfc5322()))
     }
+
+    fn reaches_outside(&self) -> bool {
+        false
+    }
+
+    fn channel(&self) -> &'static str {
+        "outbox"
+    }
 }
 
 impl Calendar for Outbox {

@@ -409,6 +409,32 @@ async fn post_outcome(
     Ok(())
 }
 
+/// Ends an approved action that could not be executed after `attempts` tries as `failed`, with
+/// the last error (nothing if it was decided otherwise meanwhile).
+pub async fn give_up(app: &App, id: Id, error: &str, attempts: i32) -> CoreResult<()> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let Some(mut a) = entity::get_for_update::<Approval>(tx.c(), id).await? else {
+        return Ok(());
+    };
+    if a.status != ApprovalStatus::Approved {
+        return Ok(());
+    }
+    a.status = ApprovalStatus::Failed.into();
+    a.executed_at = Some(now);
+    a.result = Some(json!({ "error": error, "attempts": attempts }));
+    entity::update(tx.c(), &a).await?;
+    if let Some(session) = a.session_id {
+        let text = format!(
+            "{} could not be done after {attempts} attempts: {error}",
+            describe(&a)
+        );
+        post_outcome(tx.c(), session, &a, &text, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Executes an approved action once. Safe to call any number of times, from any process.
 pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
     let a = fetch(app, id).await?;
@@ -425,7 +451,7 @@ pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
     };
     let delivered = match actions::deliver(app, &run).await {
         Ok(d) => Ok(d),
-        Err(ActionError::Failed(msg)) => Err(msg),
+        Err(e @ (ActionError::Failed(_) | ActionError::DeliveryUnknown(_))) => Err(e),
         Err(ActionError::Core(e)) => return Err(e),
     };
 
@@ -437,8 +463,8 @@ pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
     if a.status != ApprovalStatus::Approved {
         return Ok(()); // another executor finished first
     }
-    let outcome = match &delivered {
-        Err(msg) => Err(ActionError::Failed(msg.clone())),
+    let outcome = match delivered {
+        Err(e) => Err(e),
         Ok(delivery) => {
             let run = Run {
                 approval: &a,
@@ -455,6 +481,14 @@ pub async fn execute(app: &App, id: Id) -> CoreResult<()> {
             ApprovalStatus::Failed,
             json!({ "error": msg }),
             format!("{} could not be done: {msg}", describe(&a)),
+        ),
+        Err(ActionError::DeliveryUnknown(msg)) => (
+            ApprovalStatus::Failed,
+            json!({ "error": msg, "delivery_unknown": true }),
+            format!(
+                "{} may or may not have been delivered: {msg}. Check with the receiving side before doing it again; CSCX will not resend it.",
+                describe(&a)
+            ),
         ),
         Err(ActionError::Core(e)) => return Err(e),
     };

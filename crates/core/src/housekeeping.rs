@@ -103,7 +103,18 @@ pub fn registry(app: &App) -> Registry {
                 .and_then(serde_json::Value::as_str)
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| JobError::permanent("payload has no valid approval_id"))?;
-            approvals::execute(&app, id).await.map_err(job_error)
+            match approvals::execute(&app, id).await {
+                Ok(()) => Ok(()),
+                // The last attempt: the approval ends as failed with the last answer instead
+                // of waiting as approved behind a dead job.
+                Err(e) if ctx.job.attempts >= ctx.job.max_attempts => {
+                    approvals::give_up(&app, id, &e.to_string(), ctx.job.attempts)
+                        .await
+                        .map_err(job_error)?;
+                    Err(job_error(e))
+                }
+                Err(e) => Err(job_error(e)),
+            }
         }
     });
     let a = app.clone();

@@ -16,6 +16,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod ingest;
 pub mod intelligence;
+pub mod mail;
 pub mod overview;
 pub mod portfolio;
 pub mod records;

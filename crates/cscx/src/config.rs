@@ -212,6 +212,17 @@ impl Config {
         use cscx_ai::llm::{anthropic::Anthropic, openai::OpenAi, HttpSettings};
         let mut base = cscx_core::agents::AgentSettings::in_dir(self.data_dir.join("outbox"));
         base.per_minute = self.agent_messages_per_minute.max(1);
+        if let Some(url) = std::env::var("CSCX_SMTP_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            let from = std::env::var("CSCX_MAIL_FROM")
+                .ok()
+                .filter(|f| !f.is_empty());
+            let smtp = cscx_connect::Smtp::from_url(&url, from).map_err(anyhow::Error::msg)?;
+            tracing::info!(?smtp, "approved e-mails are sent through SMTP");
+            base = base.with_mail(std::sync::Arc::new(smtp));
+        }
         let key = |vendor: &str| {
             std::env::var("CSCX_LLM_API_KEY")
                 .or_else(|_| std::env::var(vendor))

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod finders;
 pub mod intelligence;
+pub mod mail_deliveries;
 pub mod migrate;
 pub mod model;
 pub mod product;

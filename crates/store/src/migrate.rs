@@ -45,6 +45,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     7 "event_outbox" "0007_event_outbox.sql",
     8 "health_band" "0008_health_band.sql",
     9 "tracked_users" "0009_tracked_users.sql",
+    10 "mail_deliveries" "0010_mail_deliveries.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
@@ -56,6 +57,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     7 "event_outbox" "0007_event_outbox.sql",
     8 "health_band" "0008_health_band.sql",
     9 "tracked_users" "0009_tracked_users.sql",
+    10 "mail_deliveries" "0010_mail_deliveries.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

@@ -80,6 +80,10 @@ impl MailTransport for RecordingTransport {
         let r = self.answer(&self.mail, mail, &mail.key, |m| &m.key);
         Box::pin(async move { r })
     }
+
+    fn channel(&self) -> &'static str {
+        "recording"
+    }
 }
 
 impl Calendar for RecordingTransport {

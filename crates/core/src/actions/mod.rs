@@ -317,6 +317,9 @@ pub(crate) enum ActionError {
     Failed(String),
     /// Infrastructure trouble: retried.
     Core(CoreError),
+    /// The outside system may or may not have acted (a connection broke mid-send): recorded as
+    /// `failed` with `delivery_unknown`, for a person to check; never retried by itself.
+    DeliveryUnknown(String),
 }
 
 impl From<CoreError> for ActionError {
@@ -335,7 +338,8 @@ impl From<ConnectError> for ActionError {
     fn from(e: ConnectError) -> Self {
         match e {
             ConnectError::Refused(m) => ActionError::Failed(m),
-            ConnectError::Unavailable(m) => ActionError::Core(CoreError::Internal(m)),
+            ConnectError::Unavailable(m) => ActionError::Core(CoreError::Unavailable(m)),
+            ConnectError::Unknown(m) => ActionError::DeliveryUnknown(m),
         }
     }
 }

@@ -79,7 +79,7 @@ pub(super) async fn deliver(app: &App, run: &Run<'_>) -> Result<Delivery, Action
         body: run.str("body").unwrap_or_default(),
         date: run.now.datetime(),
     };
-    Ok(app.agents.mail.send(&mail).await?)
+    Ok(crate::mail::send_once(app, &mail).await??)
 }
 
 pub(super) fn apply(run: &Run<'_>) -> Result<Applied, ActionError> {

@@ -699,6 +699,177 @@ async fn approved_mail_goes_through_the_configured_transport_once() {
     }
 }
 
+/// A real SMTP server on this machine (aiosmtpd from PyPI, writing a Maildir), started and
+/// stopped by the test.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    maildir: cscx_testkit::TempDir,
+}
+
+impl SmtpServer {
+    fn available() -> bool {
+        std::process::Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn start(port: u16, maildir: cscx_testkit::TempDir) -> SmtpServer {
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(maildir.path().join(sub)).unwrap();
+        }
+        let mut child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return SmtpServer {
+                    child,
+                    port,
+                    maildir,
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("aiosmtpd did not start");
+    }
+
+    /// Stops the server; its Maildir stays for the next start.
+    fn stop(mut self) -> (u16, cscx_testkit::TempDir) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.port, self.maildir)
+    }
+
+    /// Every message the server took, as text.
+    fn messages(&self) -> Vec<String> {
+        let dir = self.maildir.path().join("new");
+        let mut out: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
+
+/// Approved e-mail through a real SMTP server: it arrives once with the right headers and body;
+/// an outage is retried and delivers once; a crash while sending (a stale `sending` mark) ends
+/// as "delivery unknown" for a person to check and is never resent.
+#[tokio::test]
+async fn approved_mail_reaches_a_real_smtp_server_exactly_once() {
+    if !SmtpServer::available() {
+        cscx_testkit::require_in_ci("aiosmtpd (pip install aiosmtpd)");
+        eprintln!("notice: aiosmtpd not installed; skipping (.ci/run installs it)");
+        return;
+    }
+    for db in cscx_testkit::TestDb::all().await {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = SmtpServer::start(port, cscx_testkit::TempDir::new("cscx-maildir"));
+        let smtp = cscx_connect::Smtp::from_url(
+            &format!("smtp://127.0.0.1:{port}?tls=none"),
+            Some("csm@cscx.example".into()),
+        )
+        .unwrap();
+        let t = TestApp::spawn_configured(db, Default::default(), move |a| {
+            a.with_mail(std::sync::Arc::new(smtp))
+        })
+        .await;
+        let (_, session) = setup(&t).await;
+
+        let (id, a) =
+            propose_and_approve(&t, &session, "Draft a thank-you email to Acme Corp").await;
+        assert_eq!(a["status"], "executed", "{a}");
+        assert_eq!(a["result"]["delivered"], true, "{a}");
+        assert_eq!(a["result"]["channel"], "smtp");
+        let got = server.messages();
+        assert_eq!(got.len(), 1);
+        let m = &got[0];
+        assert!(m.contains(&format!("Message-ID: <{id}@cscx>")), "{m}");
+        assert!(m.contains("From: csm@cscx.example"), "{m}");
+        assert!(m.contains("To: jane@acme.example"), "{m}");
+        assert!(m.contains("Subject: Thank you"), "{m}");
+        assert!(m.contains("Hi Jane,"), "{m}");
+        // Executing it again sends nothing.
+        cscx_core::approvals::execute(&t.app, id.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(server.messages().len(), 1);
+
+        // The server is down: the approval waits (the job retries) and nothing is lost.
+        let (port, maildir) = server.stop();
+        let (id2, a) =
+            propose_and_approve(&t, &session, "Email Acme Corp a renewal reminder").await;
+        assert_eq!(a["status"], "approved", "{a}");
+        let server = SmtpServer::start(port, maildir);
+        t.app.drain_jobs(1).await.unwrap();
+        let a2 = cscx_core::approvals::fetch(&t.app, id2.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(a2.status, cscx_domain::ApprovalStatus::Executed);
+        assert_eq!(server.messages().len(), 2);
+        assert_eq!(
+            count(
+                &t,
+                &format!("SELECT attempts FROM mail_deliveries WHERE message_key = '{id2}'")
+            )
+            .await,
+            2,
+            "one refused connection, one delivery"
+        );
+
+        // A crash while sending: the ledger says an attempt started long ago and never ended.
+        let (port, maildir) = server.stop();
+        let (id3, a) = propose_and_approve(&t, &session, "Email Acme Corp a check-in").await;
+        assert_eq!(a["status"], "approved", "{a}");
+        let stale = cscx_store::Timestamp::from_millis(t.app.now().millis() - 3_600_000);
+        {
+            let mut c = t.app.db.conn().await.unwrap();
+            cscx_store::run!(c.c(), |conn| sqlx::query(
+                "UPDATE mail_deliveries SET state = 'sending', started_at = $1 WHERE message_key = $2"
+            )
+            .bind(stale)
+            .bind(&id3)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))
+            .unwrap();
+        }
+        let server = SmtpServer::start(port, maildir);
+        t.app.drain_jobs(1).await.unwrap();
+        let a3 = cscx_core::approvals::fetch(&t.app, id3.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(a3.status, cscx_domain::ApprovalStatus::Failed);
+        let result = a3.result.unwrap();
+        assert_eq!(result["delivery_unknown"], true, "{result}");
+        assert!(
+            result["error"].as_str().unwrap().contains("never finished"),
+            "{result}"
+        );
+        assert_eq!(server.messages().len(), 2, "never resent");
+        cscx_core::approvals::execute(&t.app, a3.id).await.unwrap();
+        assert_eq!(server.messages().len(), 2);
+        server.stop();
+        t.finish().await;
+    }
+}
+
 /// The knowledge search reads every article, however many there are (it stopped at the first
 /// 1,000, so an answer written later was never found).
 #[tokio::test]
