@@ -28,12 +28,26 @@ impl Invitation {
 
     /// The invitation as an iCalendar request (RFC 5545), CRLF line ends.
     pub fn to_ics(&self) -> String {
+        self.ics(true)
+    }
+
+    /// The event as a calendar object resource, for a CalDAV server: the same without the
+    /// `METHOD` property, which RFC 4791 §4.1 does not allow in stored objects.
+    pub fn to_calendar_object(&self) -> String {
+        self.ics(false)
+    }
+
+    fn ics(&self, with_method: bool) -> String {
         let fmt = |d: DateTime<Utc>| d.format("%Y%m%dT%H%M%SZ").to_string();
         let mut lines = vec![
             "BEGIN:VCALENDAR".to_string(),
             "VERSION:2.0".into(),
             "PRODID:-//CSCX//Agents//EN".into(),
-            "METHOD:REQUEST".into(),
+        ];
+        if with_method {
+            lines.push("METHOD:REQUEST".into());
+        }
+        lines.extend([
             "BEGIN:VEVENT".into(),
             format!("UID:{}", self.uid()),
             format!("DTSTAMP:{}", fmt(self.stamp)),
@@ -43,7 +57,7 @@ impl Invitation {
                 fmt(self.start + Duration::minutes(self.minutes))
             ),
             format!("SUMMARY:{}", ics_text(&self.title)),
-        ];
+        ]);
         if let Some(org) = &self.organizer {
             lines.push(format!("ORGANIZER:mailto:{}", ics_text(org)));
         }
@@ -97,5 +111,9 @@ mod tests {
         );
         assert!(ics.contains("DTEND:20270104T104500Z"));
         assert!(ics.contains("UID:k1@cscx"));
+        assert!(ics.contains("METHOD:REQUEST"));
+        let object = inv.to_calendar_object();
+        assert!(!object.contains("METHOD"), "{object}");
+        assert_eq!(object, ics.replace("METHOD:REQUEST\r\n", ""));
     }
 }

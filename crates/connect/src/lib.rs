@@ -8,11 +8,13 @@
 //! ask the server, so the caller keeps a ledger of what it handed over (`cscx-core`'s
 //! `deliveries`) and never calls it twice for a key.
 
+pub mod caldav;
 pub mod calendar;
 pub mod mail;
 pub mod outbox;
 pub mod smtp;
 
+pub use caldav::CalDav;
 pub use calendar::{Calendar, Invitation};
 pub use mail::{MailTransport, OutgoingMail};
 pub use outbox::Outbox;

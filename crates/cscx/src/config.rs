@@ -223,6 +223,14 @@ impl Config {
             tracing::info!(?smtp, "approved e-mails are sent through SMTP");
             base = base.with_mail(std::sync::Arc::new(smtp));
         }
+        if let Some(url) = std::env::var("CSCX_CALDAV_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            let caldav = cscx_connect::CalDav::from_url(&url).map_err(anyhow::Error::msg)?;
+            tracing::info!(?caldav, "approved meetings go to a CalDAV calendar");
+            base = base.with_calendar(std::sync::Arc::new(caldav));
+        }
         let key = |vendor: &str| {
             std::env::var("CSCX_LLM_API_KEY")
                 .or_else(|_| std::env::var(vendor))

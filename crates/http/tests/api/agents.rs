@@ -826,7 +826,7 @@ async fn approved_mail_reaches_a_real_smtp_server_exactly_once() {
         assert_eq!(
             count(
                 &t,
-                &format!("SELECT attempts FROM mail_deliveries WHERE message_key = '{id2}'")
+                &format!("SELECT CAST(attempts AS BIGINT) FROM mail_deliveries WHERE message_key = '{id2}'")
             )
             .await,
             2,
@@ -866,6 +866,119 @@ async fn approved_mail_reaches_a_real_smtp_server_exactly_once() {
         cscx_core::approvals::execute(&t.app, a3.id).await.unwrap();
         assert_eq!(server.messages().len(), 2);
         server.stop();
+        t.finish().await;
+    }
+}
+
+/// Approved meetings become events on a real CalDAV server (Radicale from PyPI): the event is
+/// the resource `<approval id>.ics` with the attendees, and executing again creates nothing new
+/// (the server refuses a second creation of the same resource).
+#[tokio::test]
+async fn approved_meetings_become_events_on_a_real_caldav_server() {
+    let has_radicale = std::process::Command::new("python3")
+        .args(["-c", "import radicale"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_radicale {
+        cscx_testkit::require_in_ci("radicale (pip install radicale)");
+        eprintln!("notice: radicale not installed; skipping (.ci/run installs it)");
+        return;
+    }
+    for db in cscx_testkit::TestDb::all().await {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let storage = cscx_testkit::TempDir::new("cscx-radicale");
+        let mut server = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "radicale",
+                "--server-hosts",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(["--auth-type", "none", "--storage-filesystem-folder"])
+            .arg(storage.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start radicale");
+        let http = reqwest::Client::new();
+        let collection = format!("http://127.0.0.1:{port}/alice/work/");
+        let mut created = false;
+        for _ in 0..100 {
+            let made = http
+                .request(
+                    reqwest::Method::from_bytes(b"MKCALENDAR").unwrap(),
+                    &collection,
+                )
+                .basic_auth("alice", Some("pw"))
+                .send()
+                .await;
+            if let Ok(r) = made {
+                assert_eq!(r.status(), StatusCode::CREATED);
+                created = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(created, "radicale did not start");
+        let caldav =
+            cscx_connect::CalDav::from_url(&format!("http://alice:pw@127.0.0.1:{port}/alice/work"))
+                .unwrap();
+        let t = TestApp::spawn_configured(db, Default::default(), move |a| {
+            a.with_calendar(std::sync::Arc::new(caldav))
+        })
+        .await;
+        let (_, session) = setup(&t).await;
+        let (id, a) =
+            propose_and_approve(&t, &session, "Schedule a meeting with Acme Corp next week").await;
+        assert_eq!(a["status"], "executed", "{a}");
+        let event = http
+            .get(format!("{collection}{id}.ics"))
+            .basic_auth("alice", Some("pw"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(event.status(), StatusCode::OK);
+        let ics = event.text().await.unwrap();
+        assert!(ics.contains(&format!("UID:{id}@cscx")), "{ics}");
+        assert!(ics.contains("mailto:jane@acme.example"), "{ics}");
+        assert!(!ics.contains("METHOD:"), "{ics}");
+        let events = || {
+            std::fs::read_dir(storage.path().join("collection-root/alice/work"))
+                .unwrap()
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "ics"))
+                .count()
+        };
+        assert_eq!(events(), 1);
+        // The retry after a lost answer: the server has it already, nothing new is created.
+        let again = cscx_connect::Invitation {
+            key: id.clone(),
+            title: "Again".into(),
+            start: chrono::Utc::now(),
+            minutes: 30,
+            organizer: None,
+            attendees: vec![],
+            stamp: chrono::Utc::now(),
+        };
+        let d = t.app.agents.calendar.invite(&again).await.unwrap();
+        assert!(d.reference.contains("already on the calendar"), "{d:?}");
+        assert_eq!(events(), 1);
+        let still = http
+            .get(format!("{collection}{id}.ics"))
+            .basic_auth("alice", Some("pw"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(still, ics, "the first event stays as it was");
+        let _ = server.kill();
+        let _ = server.wait();
         t.finish().await;
     }
 }
