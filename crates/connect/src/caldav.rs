@@ -132,6 +132,14 @@ impl Calendar for CalDav {
     fn invite<'a>(&'a self, inv: &'a Invitation) -> BoxFuture<'a, ConnectResult<Delivery>> {
         Box::pin(self.put(inv))
     }
+
+    fn channel(&self) -> &'static str {
+        "caldav"
+    }
+
+    fn target(&self) -> String {
+        self.collection.to_string()
+    }
 }
 
 #[cfg(test)]

@@ -84,6 +84,12 @@ fn ics_text(s: &str) -> String {
 pub trait Calendar: Send + Sync {
     /// Sends `invitation` unless its key was sent before (then returns that delivery again).
     fn invite<'a>(&'a self, invitation: &'a Invitation) -> BoxFuture<'a, ConnectResult<Delivery>>;
+
+    /// Which implementation this is, e.g. `caldav`.
+    fn channel(&self) -> &'static str;
+
+    /// Where events go, for people (a calendar or a folder; never credentials).
+    fn target(&self) -> String;
 }
 
 #[cfg(test)]

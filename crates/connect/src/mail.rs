@@ -51,6 +51,9 @@ pub trait MailTransport: Send + Sync {
 
     /// Which implementation this is, e.g. `smtp`.
     fn channel(&self) -> &'static str;
+
+    /// Where messages go, for people (a server or a folder; never credentials).
+    fn target(&self) -> String;
 }
 
 #[cfg(test)]

@@ -51,11 +51,23 @@ impl MailTransport for Outbox {
     fn channel(&self) -> &'static str {
         "outbox"
     }
+
+    fn target(&self) -> String {
+        self.dir.display().to_string()
+    }
 }
 
 impl Calendar for Outbox {
     fn invite<'a>(&'a self, inv: &'a Invitation) -> BoxFuture<'a, ConnectResult<Delivery>> {
         Box::pin(self.put(&inv.key, "ics", inv.to_ics()))
+    }
+
+    fn channel(&self) -> &'static str {
+        "outbox"
+    }
+
+    fn target(&self) -> String {
+        self.dir.display().to_string()
     }
 }
 

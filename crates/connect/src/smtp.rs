@@ -185,6 +185,10 @@ impl MailTransport for Smtp {
     fn channel(&self) -> &'static str {
         "smtp"
     }
+
+    fn target(&self) -> String {
+        self.server.clone()
+    }
 }
 
 /// `%XX` escapes of a URL's user or password, decoded.

@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod housekeeping;
 pub mod ingest;
+pub mod integrations;
 pub mod intelligence;
 pub mod mail;
 pub mod overview;

@@ -71,6 +71,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::contracts::router())
         .merge(routes::intelligence::router())
         .merge(routes::segment::router())
+        .merge(routes::integrations::router())
         .merge(routes::agents::router())
 }
 

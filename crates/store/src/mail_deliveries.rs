@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::types::Timestamp;
 use crate::DbConn;
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct MailDelivery {
     pub message_key: String,
     pub channel: String,
@@ -67,4 +67,25 @@ pub async fn finish(
         now,
     )?;
     Ok(())
+}
+
+/// How many messages are in each state.
+pub async fn counts(c: DbConn<'_>) -> Result<Vec<(String, i64)>> {
+    Ok(crate::sql!(
+        c,
+        all(String, i64),
+        "SELECT state, COUNT(*) FROM mail_deliveries GROUP BY state ORDER BY state",
+    )?)
+}
+
+/// The latest attempts, newest first; only those in `state` when given.
+pub async fn recent(c: DbConn<'_>, state: Option<&str>, limit: i64) -> Result<Vec<MailDelivery>> {
+    Ok(crate::sql!(
+        c,
+        all MailDelivery,
+        "SELECT * FROM mail_deliveries WHERE ($1 IS NULL OR state = $1)
+         ORDER BY started_at DESC, message_key LIMIT $2",
+        state,
+        limit,
+    )?)
 }

@@ -84,11 +84,23 @@ impl MailTransport for RecordingTransport {
     fn channel(&self) -> &'static str {
         "recording"
     }
+
+    fn target(&self) -> String {
+        "memory".into()
+    }
 }
 
 impl Calendar for RecordingTransport {
     fn invite<'a>(&'a self, inv: &'a Invitation) -> BoxFuture<'a, ConnectResult<Delivery>> {
         let r = self.answer(&self.invitations, inv, &inv.key, |i| &i.key);
         Box::pin(async move { r })
+    }
+
+    fn channel(&self) -> &'static str {
+        "recording"
+    }
+
+    fn target(&self) -> String {
+        "memory".into()
     }
 }

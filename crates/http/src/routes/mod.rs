@@ -7,6 +7,7 @@ pub mod auth;
 pub mod contracts;
 pub mod customers;
 pub mod docs;
+pub mod integrations;
 pub mod intelligence;
 pub mod ops;
 pub mod segment;

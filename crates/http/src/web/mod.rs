@@ -13,6 +13,7 @@ mod customer;
 mod customers;
 mod forms;
 mod home;
+mod integrations;
 mod risk;
 
 use approvals::*;
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .route("/stakeholders/{id}/edit", post(edit_stakeholder))
         .route("/admin", get(forms::admin))
         .route("/admin/audit", get(audit::audit))
+        .route("/admin/integrations", get(integrations::integrations))
         .route("/admin/users", post(forms::create_user))
         .route("/admin/tokens", post(forms::create_token))
         .route("/admin/tokens/{id}/revoke", post(forms::revoke_token))

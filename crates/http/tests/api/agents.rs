@@ -865,6 +865,35 @@ async fn approved_mail_reaches_a_real_smtp_server_exactly_once() {
         assert_eq!(server.messages().len(), 2, "never resent");
         cscx_core::approvals::execute(&t.app, a3.id).await.unwrap();
         assert_eq!(server.messages().len(), 2);
+
+        // Admins see the channel, the ledger and the message to check; others do not.
+        let (s, st) = t.get("/api/v1/integrations").await;
+        assert_eq!(s, StatusCode::OK, "{st}");
+        assert_eq!(st["mail"]["channel"], "smtp");
+        assert_eq!(st["mail"]["target"], format!("127.0.0.1:{port}"));
+        assert_eq!(st["mail"]["delivers"], true);
+        assert_eq!(st["calendar"]["channel"], "outbox");
+        assert_eq!(st["mail_states"], json!({"sent": 2, "unknown": 1}));
+        assert_eq!(st["mail_to_check"][0]["message_key"], id3);
+        let csm = t.token(cscx_domain::Role::Csm).await;
+        let (s, _) = t
+            .call(Method::GET, "/api/v1/integrations", Some(&csm), None)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let cookie = t.session_cookie("admin@test.example").await;
+        let page = t
+            .client
+            .get(format!("{}/admin/integrations", t.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("E-mails to check") && html.contains(&id3),
+            "{html}"
+        );
         server.stop();
         t.finish().await;
     }
