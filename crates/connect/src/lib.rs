@@ -12,12 +12,14 @@ pub mod caldav;
 pub mod calendar;
 pub mod mail;
 pub mod outbox;
+pub mod slack;
 pub mod smtp;
 
 pub use caldav::CalDav;
 pub use calendar::{Calendar, Invitation};
 pub use mail::{MailTransport, OutgoingMail};
 pub use outbox::Outbox;
+pub use slack::SlackWebhook;
 pub use smtp::Smtp;
 
 /// What happened to a message or an invitation.

@@ -201,6 +201,16 @@ pub async fn request(
         result: None,
     };
     entity::insert(c.re(), &approval).await?;
+    if !p.auto_approve {
+        let event = cscx_domain::events::Event::ApprovalRequested {
+            approval_id: approval.id.0,
+            action: approval.action.clone(),
+            required_role: approval.required_role.to_string(),
+            summary: approval.details.clone(),
+        };
+        let actor = crate::events::Actor::user(origin.user);
+        crate::events::record(c.re(), &event, &actor, origin.customer_id, now).await?;
+    }
     // Only approved actions have work to do; pending ones get their job when decided.
     if p.auto_approve {
         enqueue_in(c, &execute_job(approval.id), now).await?;

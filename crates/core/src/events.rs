@@ -101,20 +101,25 @@ pub enum Subscriber {
     /// Rescores the customer an event concerns (the recompute job is keyed per customer, so
     /// a burst of changes costs one recompute).
     Health,
+    /// Tells the team's Slack channel about approvals waiting and serious risk signals
+    /// ([`crate::notify`]).
+    Notify,
 }
 
 impl Subscriber {
-    pub const ALL: [Subscriber; 1] = [Subscriber::Health];
+    pub const ALL: [Subscriber; 2] = [Subscriber::Health, Subscriber::Notify];
 
     pub fn name(self) -> &'static str {
         match self {
             Subscriber::Health => "health",
+            Subscriber::Notify => "notify",
         }
     }
 
     fn wants(self, e: &DomainEvent) -> bool {
         match self {
             Subscriber::Health => e.customer_id.is_some() && Event::affects_health(&e.event_type),
+            Subscriber::Notify => crate::notify::wants(e),
         }
     }
 
@@ -122,6 +127,7 @@ impl Subscriber {
         match (self, e.customer_id) {
             (Subscriber::Health, Some(id)) => crate::intelligence::enqueue_health(c, id, now).await,
             (Subscriber::Health, None) => Ok(()),
+            (Subscriber::Notify, _) => crate::notify::enqueue(c, e, now).await,
         }
     }
 }

@@ -62,6 +62,19 @@ pub fn registry(app: &App) -> Registry {
         });
     }
     let a = app.clone();
+    r.register(crate::notify::NOTIFY_JOB, move |ctx| {
+        let app = a.clone();
+        async move {
+            let id = ctx
+                .payload()
+                .get("event_id")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| JobError::permanent("payload has no valid event_id"))?;
+            crate::notify::deliver(&app, id).await.map_err(job_error)
+        }
+    });
+    let a = app.clone();
     r.register(events::DISPATCH_JOB, move |_ctx| {
         let app = a.clone();
         async move {

@@ -29,6 +29,10 @@ pub struct Channel {
 pub struct IntegrationStatus {
     pub mail: Channel,
     pub calendar: Channel,
+    /// Slack notifications (approvals waiting, serious risk signals).
+    pub notifications: Channel,
+    /// The address links in notifications point at (`CSCX_PUBLIC_URL`).
+    pub public_url: Option<String>,
     /// Messages in the SMTP ledger by state (sending, sent, retry, refused, unknown).
     #[schema(value_type = Object)]
     pub mail_states: BTreeMap<String, i64>,
@@ -63,6 +67,22 @@ pub async fn status(app: &App, who: &Principal) -> CoreResult<IntegrationStatus>
             delivers: calendar.channel() != "outbox",
             configured_by: source(calendar.channel() != "outbox", "CSCX_CALDAV_URL"),
         },
+        notifications: Channel {
+            channel: if app.notify.slack.is_some() {
+                "slack-webhook"
+            } else {
+                "none"
+            }
+            .into(),
+            target: if app.notify.slack.is_some() {
+                "an incoming webhook (its address is a secret)".into()
+            } else {
+                String::new()
+            },
+            delivers: app.notify.slack.is_some(),
+            configured_by: source(app.notify.slack.is_some(), "CSCX_SLACK_WEBHOOK_URL"),
+        },
+        public_url: app.notify.public_url.clone(),
         mail_states: ledger::counts(c.c()).await?.into_iter().collect(),
         recent_mail: ledger::recent(c.c(), None, 20).await?,
         mail_to_check: ledger::recent(c.c(), Some("unknown"), 100).await?,

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod integrations;
 pub mod intelligence;
 pub mod mail;
+pub mod notify;
 pub mod overview;
 pub mod portfolio;
 pub mod records;
@@ -44,6 +45,8 @@ pub struct App {
     pub contracts: contracts::ContractSettings,
     pub agents: agents::AgentSettings,
     pub ingest: ingest::IngestSettings,
+    /// Where notifications go (Slack), and the address links point at.
+    pub notify: notify::NotifySettings,
     /// The portfolio's rhythm fits, shared by every health recompute of this process.
     pub rhythm: Arc<intelligence::RhythmCache>,
     /// Started on first use, inside the runtime.
@@ -70,6 +73,7 @@ impl App {
             agents,
             rhythm: Default::default(),
             ingest: Default::default(),
+            notify: Default::default(),
             event_writer: Default::default(),
         }
     }

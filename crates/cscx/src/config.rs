@@ -85,6 +85,10 @@ pub struct Config {
         global = true
     )]
     pub ingest_earliest: chrono::NaiveDate,
+    /// The address people reach CSCX at (e.g. `https://cscx.example.com`), for links in
+    /// notifications.
+    #[arg(long, env = "CSCX_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     /// Address space a document reader's child process may use, in MB.
     #[arg(
         long,
@@ -203,6 +207,15 @@ impl Config {
             self.agent_settings()?,
         );
         app.ingest.earliest = self.ingest_earliest;
+        app.notify.public_url = self.public_url.clone().filter(|u| !u.is_empty());
+        // The webhook URL is a credential (whoever has it may post): environment only.
+        if let Some(url) = std::env::var("CSCX_SLACK_WEBHOOK_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            let slack = cscx_connect::SlackWebhook::new(&url).map_err(anyhow::Error::msg)?;
+            app.notify.slack = Some(std::sync::Arc::new(slack));
+        }
         Ok(app)
     }
 

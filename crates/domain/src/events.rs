@@ -55,6 +55,14 @@ pub enum Event {
         user_id: Uuid,
         name: String,
     },
+    /// An agent proposed an action that waits for a person's decision.
+    #[serde(rename = "approval.requested")]
+    ApprovalRequested {
+        approval_id: Uuid,
+        action: String,
+        required_role: String,
+        summary: Option<String>,
+    },
     /// An approval was approved (possibly with edits) or rejected.
     #[serde(rename = "approval.decided")]
     ApprovalDecided {

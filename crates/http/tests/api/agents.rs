@@ -1012,6 +1012,132 @@ async fn approved_meetings_become_events_on_a_real_caldav_server() {
     }
 }
 
+/// A test server that answers as Slack's incoming webhooks are documented to: `ok`, or 429
+/// with `Retry-After` when posted to too fast (here: the first post), and `no_service` (404)
+/// for a webhook that was removed.
+async fn slack_webhook_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::http::StatusCode as S;
+    let posts: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+    let kept = posts.clone();
+    let app = axum::Router::new().route(
+        "/services/{team}/{bot}/{secret}",
+        axum::routing::post(
+            move |axum::extract::Path((_, _, secret)): axum::extract::Path<(
+                String,
+                String,
+                String,
+            )>,
+                  axum::Json(body): axum::Json<Value>| {
+                let kept = kept.clone();
+                async move {
+                    if secret == "removed" {
+                        return (S::NOT_FOUND, [("retry-after", "")], "no_service");
+                    }
+                    let mut all = kept.lock().unwrap();
+                    all.push(body);
+                    if all.len() == 1 {
+                        (S::TOO_MANY_REQUESTS, [("retry-after", "1")], "rate_limited")
+                    } else {
+                        (S::OK, [("retry-after", "")], "ok")
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, posts)
+}
+
+/// Approvals waiting for a decision and high or critical risk signals reach the team's Slack
+/// channel through its incoming webhook, with a link into CSCX; a rate limit is waited out and
+/// the message posted once it passes; low signals stay quiet.
+#[tokio::test]
+async fn approvals_waiting_and_serious_signals_reach_slack() {
+    for t in each_backend().await {
+        let (base, posts) = slack_webhook_server().await;
+        let mut t = t;
+        t.app.notify = cscx_core::notify::NotifySettings {
+            slack: Some(std::sync::Arc::new(
+                cscx_connect::SlackWebhook::new(&format!("{base}/services/T1/B1/s3cret")).unwrap(),
+            )),
+            public_url: Some("https://cscx.example.com".into()),
+        };
+        let (customer, session) = setup(&t).await;
+        let (_, events) = say(
+            &t,
+            &t.admin,
+            &session,
+            "Draft a thank-you email to Acme Corp",
+            None,
+        )
+        .await;
+        assert!(approval_event(&events)["approval_id"].is_string());
+        t.drain_jobs().await;
+        // Slack said 429 to the first post: it is posted again once the wait has passed.
+        assert_eq!(posts.lock().unwrap().len(), 1);
+        t.clock.advance(chrono::Duration::minutes(10));
+        t.drain_jobs().await;
+        let got = posts.lock().unwrap().clone();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0], got[1]);
+        let text = got[1]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("Approval needed: E-mail Acme Corp"),
+            "{text}"
+        );
+        assert_eq!(
+            got[1]["blocks"][1]["elements"][0]["url"],
+            "https://cscx.example.com/approvals"
+        );
+
+        for severity in ["low", "high"] {
+            let (s, v) = t
+                .post(
+                    &format!("/api/v1/customers/{customer}/risk-signals"),
+                    json!({"signal_type": "exec_departure", "severity": severity}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+        t.drain_jobs().await;
+        let got = posts.lock().unwrap().clone();
+        assert_eq!(got.len(), 3, "only the high signal: {got:?}");
+        assert_eq!(got[2]["text"], "High risk on Acme Corp: exec departure");
+        assert_eq!(
+            got[2]["blocks"][1]["elements"][0]["url"],
+            format!("https://cscx.example.com/customers/{customer}")
+        );
+
+        // A removed webhook: refused for good, not retried.
+        t.app.notify.slack = Some(std::sync::Arc::new(
+            cscx_connect::SlackWebhook::new(&format!("{base}/services/T1/B1/removed")).unwrap(),
+        ));
+        say(
+            &t,
+            &t.admin,
+            &session,
+            "Email Acme Corp a renewal reminder",
+            None,
+        )
+        .await;
+        t.drain_jobs().await;
+        t.clock.advance(chrono::Duration::minutes(30));
+        t.drain_jobs().await;
+        assert_eq!(posts.lock().unwrap().len(), 3);
+        assert_eq!(
+            count(
+                &t,
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'notify.slack' AND status = 'dead'"
+            )
+            .await,
+            1
+        );
+        t.finish().await;
+    }
+}
+
 /// The knowledge search reads every article, however many there are (it stopped at the first
 /// 1,000, so an answer written later was never found).
 #[tokio::test]
