@@ -699,6 +699,26 @@ async fn approved_mail_goes_through_the_configured_transport_once() {
     }
 }
 
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Whether the Python package `module` (a real server the test starts) is installed; under
+/// `CI=true` its absence fails the test (`.ci/run` installs it).
+fn python_has(module: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        cscx_testkit::require_in_ci(&format!("the Python package {module} (pip install)"));
+        eprintln!("notice: {module} not installed; skipping (.ci/run installs it)");
+    }
+    found
+}
+
 /// A real SMTP server on this machine (aiosmtpd from PyPI, writing a Maildir), started and
 /// stopped by the test.
 struct SmtpServer {
@@ -708,13 +728,6 @@ struct SmtpServer {
 }
 
 impl SmtpServer {
-    fn available() -> bool {
-        std::process::Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
-
     fn start(port: u16, maildir: cscx_testkit::TempDir) -> SmtpServer {
         for sub in ["tmp", "new", "cur"] {
             std::fs::create_dir_all(maildir.path().join(sub)).unwrap();
@@ -769,17 +782,11 @@ impl SmtpServer {
 /// as "delivery unknown" for a person to check and is never resent.
 #[tokio::test]
 async fn approved_mail_reaches_a_real_smtp_server_exactly_once() {
-    if !SmtpServer::available() {
-        cscx_testkit::require_in_ci("aiosmtpd (pip install aiosmtpd)");
-        eprintln!("notice: aiosmtpd not installed; skipping (.ci/run installs it)");
+    if !python_has("aiosmtpd") {
         return;
     }
     for db in cscx_testkit::TestDb::all().await {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let server = SmtpServer::start(port, cscx_testkit::TempDir::new("cscx-maildir"));
         let smtp = cscx_connect::Smtp::from_url(
             &format!("smtp://127.0.0.1:{port}?tls=none"),
@@ -904,21 +911,11 @@ async fn approved_mail_reaches_a_real_smtp_server_exactly_once() {
 /// (the server refuses a second creation of the same resource).
 #[tokio::test]
 async fn approved_meetings_become_events_on_a_real_caldav_server() {
-    let has_radicale = std::process::Command::new("python3")
-        .args(["-c", "import radicale"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_radicale {
-        cscx_testkit::require_in_ci("radicale (pip install radicale)");
-        eprintln!("notice: radicale not installed; skipping (.ci/run installs it)");
+    if !python_has("radicale") {
         return;
     }
     for db in cscx_testkit::TestDb::all().await {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let storage = cscx_testkit::TempDir::new("cscx-radicale");
         let mut server = std::process::Command::new("python3")
             .args([
