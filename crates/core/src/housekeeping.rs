@@ -155,6 +155,15 @@ pub fn registry(app: &App) -> Registry {
             Ok(())
         }
     });
+    let a = app.clone();
+    r.register(crate::tasks::REMIND_JOB, move |_ctx| {
+        let app = a.clone();
+        async move {
+            let n = crate::tasks::remind_due(&app).await.map_err(job_error)?;
+            tracing::info!(reminded = n, "task reminders");
+            Ok(())
+        }
+    });
     r
 }
 
@@ -228,6 +237,16 @@ pub async fn install_schedules(app: &App) -> crate::CoreResult<()> {
         "contract-status",
         "7 0 * * *",
         contracts::STATUS_JOB,
+        json!({}),
+        app.now(),
+    )
+    .await?;
+    // The morning reminder of tasks whose due day has come.
+    schedule::upsert(
+        &app.db,
+        "tasks-due",
+        "0 7 * * *",
+        crate::tasks::REMIND_JOB,
         json!({}),
         app.now(),
     )

@@ -24,6 +24,7 @@ pub mod portfolio;
 pub mod records;
 pub mod secrets;
 pub mod segment;
+pub mod tasks;
 pub mod users;
 
 use std::sync::Arc;

@@ -33,7 +33,7 @@ pub struct NotifySettings {
 /// Whether an event is worth a notification.
 pub fn wants(e: &DomainEvent) -> bool {
     match e.event_type.as_str() {
-        "approval.requested" => true,
+        "approval.requested" | "task.due" => true,
         "risk_signal.raised" => matches!(e.payload["severity"].as_str(), Some("high" | "critical")),
         _ => false,
     }
@@ -86,6 +86,18 @@ pub fn message(e: &DomainEvent, customer: Option<&Customer>, public_url: Option<
             ),
             "/approvals".to_owned(),
             "Review in CSCX",
+        ),
+        "task.due" => (
+            format!(
+                "Task due{}: {}",
+                match &customer {
+                    Some(c) => format!(" for {}", c.name),
+                    None => String::new(),
+                },
+                p["title"].as_str().unwrap_or("a task")
+            ),
+            "/tasks".to_owned(),
+            "Open my day",
         ),
         _ => (
             format!(

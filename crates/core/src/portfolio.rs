@@ -204,7 +204,7 @@ pub fn as_object(body: &Value) -> CoreResult<&Map<String, Value>> {
 }
 
 /// Builds a new record from `base` (server-set columns and defaults) and the body.
-fn build<E: Entity>(
+pub(crate) fn build<E: Entity>(
     base: E,
     body: &Map<String, Value>,
     writable: &[&str],
@@ -220,7 +220,7 @@ fn build<E: Entity>(
     }
 }
 
-async fn patch_in<E: Entity>(
+pub(crate) async fn patch_in<E: Entity>(
     mut c: DbConn<'_>,
     what: &'static str,
     id: Id,

@@ -55,6 +55,30 @@ pub enum Event {
         user_id: Uuid,
         name: String,
     },
+    /// A task was added (by a person, or by an approved `create_task`).
+    #[serde(rename = "task.created")]
+    TaskCreated {
+        task_id: Uuid,
+        title: String,
+        owner_id: Option<Uuid>,
+        due_date: Option<chrono::NaiveDate>,
+    },
+    /// A task changed status (done, reopened, cancelled), was snoozed or reassigned.
+    #[serde(rename = "task.changed")]
+    TaskChanged {
+        task_id: Uuid,
+        title: String,
+        fields: Vec<String>,
+        status: String,
+    },
+    /// An open task's due day has come (the daily reminder; once per due date).
+    #[serde(rename = "task.due")]
+    TaskDue {
+        task_id: Uuid,
+        title: String,
+        owner_id: Option<Uuid>,
+        due_date: chrono::NaiveDate,
+    },
     /// An agent proposed an action that waits for a person's decision.
     #[serde(rename = "approval.requested")]
     ApprovalRequested {

@@ -9,6 +9,7 @@ pub mod rhythm;
 pub mod risk;
 pub mod role;
 pub mod stats;
+pub mod tasks;
 pub mod usage;
 pub mod validate;
 pub mod word;

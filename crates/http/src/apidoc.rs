@@ -20,6 +20,7 @@ const INPUTS: &[(&str, &[&str])] = &[
     ("Contract", CONTRACT_FIELDS),
     ("Stakeholder", STAKEHOLDER_FIELDS),
     ("Entitlement", ENTITLEMENT_FIELDS),
+    ("Task", cscx_core::tasks::TASK_FIELDS),
 ];
 
 const ERROR: &str = "#/components/schemas/ErrorBody";

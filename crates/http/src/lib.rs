@@ -72,6 +72,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::intelligence::router())
         .merge(routes::segment::router())
         .merge(routes::integrations::router())
+        .merge(routes::tasks::router())
         .merge(routes::agents::router())
 }
 

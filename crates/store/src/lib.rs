@@ -16,6 +16,7 @@ pub mod mail_deliveries;
 pub mod migrate;
 pub mod model;
 pub mod product;
+pub mod tasks;
 pub mod tracked_users;
 pub mod types;
 pub mod usage;
@@ -25,6 +26,6 @@ pub use entity::Entity;
 pub use error::{Error, Result};
 pub use finders::{agent_messages, entitlements, meetings, stakeholders};
 pub use types::{
-    ApprovalStatusText, Embedding, GradeText, Id, Money, RoleText, SeverityText, StageText, Text,
-    TextList, Timestamp,
+    ApprovalStatusText, Embedding, GradeText, Id, Money, RoleText, SeverityText, StageText,
+    TaskPriorityText, TaskStatusText, Text, TextList, Timestamp,
 };

@@ -46,6 +46,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     8 "health_band" "0008_health_band.sql",
     9 "tracked_users" "0009_tracked_users.sql",
     10 "mail_deliveries" "0010_mail_deliveries.sql",
+    11 "tasks" "0011_tasks.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
@@ -58,6 +59,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     8 "health_band" "0008_health_band.sql",
     9 "tracked_users" "0009_tracked_users.sql",
     10 "mail_deliveries" "0010_mail_deliveries.sql",
+    11 "tasks" "0011_tasks.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

@@ -8,7 +8,7 @@
 use crate::entity;
 use crate::types::{
     ApprovalStatusText, Embedding, GradeText, Id, Money, RoleText, SeverityText, StageText,
-    TextList, Timestamp,
+    TaskPriorityText, TaskStatusText, TextList, Timestamp,
 };
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -634,9 +634,17 @@ entity! {
         owner_id: Option<Id> => "users",
         title: String,
         due_date: Option<NaiveDate>,
-        status: String,
+        status: TaskStatusText,
         approval_id: Option<Id> => "approvals",
         created_at: Timestamp,
         completed_at: Option<Timestamp>,
+        description: Option<String>,
+        priority: TaskPriorityText,
+        snoozed_until: Option<NaiveDate>,
+        risk_signal_id: Option<Id> => "risk_signals",
+        meeting_id: Option<Id> => "meetings",
+        created_by: Option<Id> => "users",
+        updated_at: Timestamp,
+        reminded_on: Option<NaiveDate>,
     }
 }

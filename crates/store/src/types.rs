@@ -485,3 +485,5 @@ pub type RoleText = Text<cscx_domain::Role>;
 pub type SeverityText = Text<cscx_domain::risk::Severity>;
 pub type ApprovalStatusText = Text<cscx_domain::ApprovalStatus>;
 pub type GradeText = Text<cscx_domain::health::Grade>;
+pub type TaskStatusText = Text<cscx_domain::tasks::TaskStatus>;
+pub type TaskPriorityText = Text<cscx_domain::tasks::TaskPriority>;

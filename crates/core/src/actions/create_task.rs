@@ -1,8 +1,7 @@
 //! `create_task`: a follow-up for the CSM who asked, optionally due on a date.
 
 use chrono::NaiveDate;
-use cscx_store::model::Task;
-use cscx_store::{entity, DbConn, Id};
+use cscx_store::DbConn;
 use serde_json::{json, Map, Value};
 
 use super::{ActionError, Applied, Draft, Run};
@@ -27,18 +26,12 @@ pub(super) fn prepare(d: &Draft<'_>) -> Value {
 
 pub(super) async fn apply(c: DbConn<'_>, run: &Run<'_>) -> Result<Applied, ActionError> {
     let a = run.approval;
-    let t = Task {
-        id: Id::new(),
-        customer_id: a.customer_id,
-        owner_id: a.requested_by,
-        title: run.str("title").unwrap_or_else(|| "Follow up".into()),
-        due_date: run.str("due").and_then(|d| d.parse().ok()),
-        status: "open".into(),
-        approval_id: Some(a.id),
-        created_at: run.now,
-        completed_at: None,
-    };
-    entity::insert(c, &t).await?;
+    let title = run.str("title").unwrap_or_else(|| "Follow up".into());
+    let mut t = crate::tasks::new_task(&title, a.requested_by, a.requested_by, run.now);
+    t.customer_id = a.customer_id;
+    t.due_date = run.str("due").and_then(|d| d.parse().ok());
+    t.approval_id = Some(a.id);
+    crate::tasks::insert(c, &t, &run.actor(), run.now).await?;
     Ok((
         json!({ "task_id": t.id }),
         format!("Task added: {}.", t.title),

@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod intelligence;
 pub mod ops;
 pub mod segment;
+pub mod tasks;
 pub mod users;
 
 use axum::http::{header, StatusCode};

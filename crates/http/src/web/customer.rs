@@ -21,6 +21,8 @@ pub(super) struct CustomerPage {
     changes: Vec<String>,
     features: Vec<(String, i64)>,
     signals: Vec<(String, String, String, String)>,
+    /// Open tasks on the account: (title, when, due).
+    tasks: Vec<(String, String, String)>,
     people: Vec<Stakeholder>,
     contracts: Vec<(Id, String, String, String, String)>,
     entitlements: Vec<(String, String, String, String)>,
@@ -120,6 +122,20 @@ pub(super) async fn customer_page(
         .collect();
     let (c, usage, people, contracts, activity) =
         (o.customer, o.usage, o.people, o.contracts, o.activity);
+    let (queue, _) = cscx_core::tasks::queue(&s.app, None, Some(id)).await?;
+    let tasks = queue
+        .into_iter()
+        .flat_map(|g| {
+            let label = g.label;
+            g.tasks.into_iter().map(move |t| {
+                let due = t
+                    .due_date
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "—".into());
+                (t.title, label.clone(), due)
+            })
+        })
+        .collect();
     let csm = match (c.csm_id, o.csm) {
         (Some(_), Some(name)) => name,
         (Some(_), None) => "—".into(),
@@ -143,6 +159,7 @@ pub(super) async fn customer_page(
         changes,
         features,
         signals,
+        tasks,
         people,
         contracts: contracts
             .into_iter()

@@ -15,6 +15,7 @@ mod forms;
 mod home;
 mod integrations;
 mod risk;
+mod tasks;
 
 use approvals::*;
 use auth::*;
@@ -59,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}/stakeholders", post(add_stakeholder))
         .route("/stakeholders/{id}/edit", post(edit_stakeholder))
         .route("/admin", get(forms::admin))
+        .route("/tasks", get(tasks::my_day).post(tasks::add))
+        .route("/tasks/{id}", post(tasks::act))
         .route("/admin/audit", get(audit::audit))
         .route("/admin/integrations", get(integrations::integrations))
         .route("/admin/users", post(forms::create_user))

@@ -8,6 +8,7 @@ mod foundation;
 mod hardening;
 mod intelligence;
 mod segment;
+mod tasks;
 mod web;
 
 pub use cscx_testkit::app::{each_backend, error_code, TestApp};
