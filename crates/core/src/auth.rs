@@ -173,6 +173,12 @@ impl Auth {
         Ok(product::user_by_email(c.c(), email).await?)
     }
 
+    /// The one active user whose address begins `local@` (for `@local` mentions).
+    pub async fn user_by_email_local_part(&self, local: &str) -> CoreResult<Option<User>> {
+        let mut c = self.db.conn().await?;
+        Ok(product::user_by_email_local_part(c.c(), local).await?)
+    }
+
     /// Creates a user. `password` may be absent for users who only own API tokens.
     pub async fn create_user(
         &self,

@@ -25,6 +25,7 @@ pub mod records;
 pub mod secrets;
 pub mod segment;
 pub mod tasks;
+pub mod timeline;
 pub mod users;
 
 use std::sync::Arc;

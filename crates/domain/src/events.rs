@@ -55,6 +55,14 @@ pub enum Event {
         user_id: Uuid,
         name: String,
     },
+    /// A note was written on the account.
+    #[serde(rename = "note.added")]
+    NoteAdded {
+        note_id: Uuid,
+        /// The first 280 characters.
+        excerpt: String,
+        mentions: Vec<Uuid>,
+    },
     /// A task was added (by a person, or by an approved `create_task`).
     #[serde(rename = "task.created")]
     TaskCreated {

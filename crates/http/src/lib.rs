@@ -73,6 +73,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::segment::router())
         .merge(routes::integrations::router())
         .merge(routes::tasks::router())
+        .merge(routes::timeline::router())
         .merge(routes::agents::router())
 }
 

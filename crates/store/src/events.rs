@@ -33,6 +33,8 @@ pub struct EventFilter {
     pub event_type: Option<String>,
     pub actor_user_id: Option<Id>,
     pub customer_id: Option<Id>,
+    /// Only types starting with this (e.g. `task.`).
+    pub event_prefix: Option<String>,
 }
 
 /// Newest first, keyset on id (`before`).
@@ -48,7 +50,7 @@ pub async fn list(
         "SELECT * FROM domain_events
          WHERE ($1 = FALSE OR security = TRUE) AND ($2 IS NULL OR event_type = $2)
            AND ($3 IS NULL OR actor_user_id = $3) AND ($4 IS NULL OR customer_id = $4)
-           AND ($5 IS NULL OR id < $5)
+           AND ($5 IS NULL OR id < $5) AND ($7 IS NULL OR substr(event_type, 1, length($7)) = $7)
          ORDER BY id DESC LIMIT $6",
         f.security_only,
         &f.event_type,
@@ -56,6 +58,7 @@ pub async fn list(
         f.customer_id,
         before,
         limit as i64,
+        &f.event_prefix,
     )
     .map_err(Into::into)
 }

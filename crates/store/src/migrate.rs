@@ -47,6 +47,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     9 "tracked_users" "0009_tracked_users.sql",
     10 "mail_deliveries" "0010_mail_deliveries.sql",
     11 "tasks" "0011_tasks.sql",
+    12 "customer_notes" "0012_customer_notes.sql",
 );
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "schema" "0001_schema.sql",
@@ -60,6 +61,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     9 "tracked_users" "0009_tracked_users.sql",
     10 "mail_deliveries" "0010_mail_deliveries.sql",
     11 "tasks" "0011_tasks.sql",
+    12 "customer_notes" "0012_customer_notes.sql",
 );
 
 pub fn for_backend(backend: Backend) -> &'static [Migration] {

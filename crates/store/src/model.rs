@@ -627,7 +627,21 @@ pub const DATA_MODEL_TABLES: &[&str] = &[
 ];
 
 entity! {
-    /// A follow-up task for a CSM (product table, migration 0003): what `create_task` writes.
+    /// A note on an account (product table, migration 0012), `mentions` = user ids.
+    CustomerNote in "customer_notes" {
+        id: Id,
+        customer_id: Id => "customers",
+        author_id: Option<Id> => "users",
+        body: String,
+        mentions: Value,
+        created_at: Timestamp,
+        updated_at: Timestamp,
+    }
+}
+
+entity! {
+    /// A task on a CSM's queue (product table, migrations 0003 and 0011): what `create_task`
+    /// writes and what people manage on "My day".
     Task in "tasks" {
         id: Id,
         customer_id: Option<Id> => "customers",

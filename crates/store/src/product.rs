@@ -99,6 +99,18 @@ pub async fn user_by_email(c: DbConn<'_>, email: &str) -> Result<Option<User>> {
     Ok(crate::sql!(c, optional User, "SELECT * FROM users WHERE email = $1", email.to_lowercase())?)
 }
 
+/// The one active user whose e-mail starts with `local@` (`None` when none or several do).
+pub async fn user_by_email_local_part(c: DbConn<'_>, local: &str) -> Result<Option<User>> {
+    let prefix = format!("{}@", local.to_lowercase());
+    let mut found = crate::sql!(
+        c,
+        all User,
+        "SELECT * FROM users WHERE substr(email, 1, length($1)) = $1 AND disabled = FALSE LIMIT 2",
+        &prefix,
+    )?;
+    Ok(if found.len() == 1 { found.pop() } else { None })
+}
+
 /// Active admins (counted inside a changing transaction, so the last one cannot disappear).
 pub async fn active_admins(c: DbConn<'_>) -> Result<i64> {
     Ok(crate::sql!(

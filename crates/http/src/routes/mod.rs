@@ -12,6 +12,7 @@ pub mod intelligence;
 pub mod ops;
 pub mod segment;
 pub mod tasks;
+pub mod timeline;
 pub mod users;
 
 use axum::http::{header, StatusCode};

@@ -23,6 +23,9 @@ pub(super) struct CustomerPage {
     signals: Vec<(String, String, String, String)>,
     /// Open tasks on the account: (title, when, due).
     tasks: Vec<(String, String, String)>,
+    /// The latest 30 timeline items: (when, kind, text).
+    timeline: Vec<(String, String, String)>,
+    note_error: Option<String>,
     people: Vec<Stakeholder>,
     contracts: Vec<(Id, String, String, String, String)>,
     entitlements: Vec<(String, String, String, String)>,
@@ -123,6 +126,11 @@ pub(super) async fn customer_page(
     let (c, usage, people, contracts, activity) =
         (o.customer, o.usage, o.people, o.contracts, o.activity);
     let (queue, _) = cscx_core::tasks::queue(&s.app, None, Some(id)).await?;
+    let timeline = cscx_core::timeline::timeline(&s.app, id, None, None, 30)
+        .await?
+        .into_iter()
+        .map(|i| (i.at.to_rfc3339(), i.kind, i.text))
+        .collect();
     let tasks = queue
         .into_iter()
         .flat_map(|g| {
@@ -160,6 +168,8 @@ pub(super) async fn customer_page(
         features,
         signals,
         tasks,
+        timeline,
+        note_error: None,
         people,
         contracts: contracts
             .into_iter()
@@ -207,6 +217,33 @@ pub(super) async fn customer_page(
 
 /// Adds a stakeholder from the customer 360; on error the page comes back with the message and
 /// what was typed.
+pub(super) async fn add_note(
+    State(s): State<AppState>,
+    Page(v): Page,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let id = match writable_id(&v, &form, Role::Csm, &id, "customer") {
+        Ok(id) => id,
+        Err(refused) => return refused,
+    };
+    let body = form.get("body").cloned().unwrap_or_default();
+    match cscx_core::timeline::add_note(&s.app, &v.principal, id, &body).await {
+        Ok(_) => Redirect::to(&format!("/customers/{id}#tl")).into_response(),
+        Err(e) if user_error_status(&e).is_some() => match customer_page(&s, v, id).await {
+            Ok(Some(mut page)) => {
+                page.note_error = Some(e.to_string());
+                let mut r = render(&page);
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                r
+            }
+            Ok(None) => not_found("customer"),
+            Err(e) => failure(e),
+        },
+        Err(e) => failure(e),
+    }
+}
+
 pub(super) async fn add_stakeholder(
     State(s): State<AppState>,
     Page(v): Page,

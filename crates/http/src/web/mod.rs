@@ -58,6 +58,7 @@ pub fn router() -> Router<AppState> {
             get(forms::edit_customer).post(forms::update_customer),
         )
         .route("/customers/{id}/stakeholders", post(add_stakeholder))
+        .route("/customers/{id}/notes", post(add_note))
         .route("/stakeholders/{id}/edit", post(edit_stakeholder))
         .route("/admin", get(forms::admin))
         .route("/tasks", get(tasks::my_day).post(tasks::add))

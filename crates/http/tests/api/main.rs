@@ -9,6 +9,7 @@ mod hardening;
 mod intelligence;
 mod segment;
 mod tasks;
+mod timeline;
 mod web;
 
 pub use cscx_testkit::app::{each_backend, error_code, TestApp};

@@ -114,9 +114,7 @@ async fn the_day_queue_moves_with_complete_snooze_and_reassign() {
 
         // Reassigned: it is the other CSM's now.
         let csm = t.token(Role::Csm).await;
-        let (_, csm_me) = t
-            .call(Method::GET, "/api/v1/me", Some(&csm), None)
-            .await;
+        let (_, csm_me) = t.call(Method::GET, "/api/v1/me", Some(&csm), None).await;
         let lid = later["id"].as_str().unwrap();
         let (s, v) = t
             .patch(
