@@ -65,9 +65,15 @@ impl Turn<'_> {
         data: Value,
         parent: Option<Id>,
     ) -> CoreResult<AgentActivity> {
+        // The customer a call names wins over the session's, so that a chat opened anywhere
+        // still files the action under the account it was about.
+        let named = data
+            .get("customer_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok());
         let a = AgentActivity {
             id: Id::new(),
-            customer_id: self.customer.as_ref().and_then(|c| c.id.parse().ok()),
+            customer_id: named.or_else(|| self.customer.as_ref().and_then(|c| c.id.parse().ok())),
             user_id: Some(self.who.user_id),
             agent_type: Some(agent.to_string()),
             action_type: action.to_string(),
@@ -96,6 +102,14 @@ impl Turn<'_> {
         let now = self.app.now();
         let ms = now.millis() - a.started_at.millis();
         a.status = status.into();
+        // A call that named its customer by name: the tool's answer says which one it was.
+        if a.customer_id.is_none() {
+            a.customer_id = result
+                .pointer("/customer/id")
+                .or_else(|| result.get("customer_id"))
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok());
+        }
         a.result_data = Some(result);
         a.error_message = error;
         a.completed_at = Some(now);
@@ -421,7 +435,7 @@ async fn run_tool(
                     approvals_made.push(a.id);
                     let mut result = json!({
                         "approval_id": a.id, "status": a.status, "preview": prepared.preview,
-                        "required_role": a.required_role,
+                        "required_role": a.required_role, "customer_id": a.customer_id,
                     });
                     if a.status == cscx_domain::ApprovalStatus::Approved {
                         // Auto-approved by policy: run it now; it is still logged as an approval.

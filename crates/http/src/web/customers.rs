@@ -95,11 +95,13 @@ pub(super) async fn customers(
             _ => error = Some("Renews within must be a number of days from 1 to 3650.".to_string()),
         }
     }
-    let sort = if sort_key.is_empty() {
-        Sort::default()
+    // The list opens sorted by name, as its sort control says.
+    let sort_key = if sort_key.is_empty() {
+        "name".to_owned()
     } else {
-        Sort::parse(&sort_key).unwrap_or_default()
+        sort_key
     };
+    let sort = Sort::parse(&sort_key).unwrap_or_else(|| Sort::parse("name").expect("a sort"));
     let cursor = p.get("cursor").and_then(|c| decode_cursor(c));
     let (rows, next) =
         cscx_core::portfolio::list_customers(&s.app, &f, sort, cursor.as_ref(), 50).await?;

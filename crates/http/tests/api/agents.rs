@@ -119,7 +119,7 @@ pub(crate) async fn count(t: &TestApp, sql: &str) -> i64 {
 #[tokio::test]
 async fn answers_stream_with_tool_steps_and_real_numbers() {
     for t in each_backend().await {
-        let (_, session) = setup(&t).await;
+        let (acme, session) = setup(&t).await;
         let admin = t.admin.clone();
         let (s, events) = say(&t, &admin, &session, "Tell me about Acme Corp", None).await;
         assert_eq!(s, StatusCode::OK);
@@ -151,6 +151,20 @@ async fn answers_stream_with_tool_steps_and_real_numbers() {
             .collect();
         assert_eq!(roles, ["user", "assistant", "tool", "assistant"]);
         assert_eq!(count(&t, "SELECT COUNT(*) FROM agent_activity_log WHERE action_type = 'customer_overview' AND status = 'completed' AND parent_action_id IS NOT NULL").await, 1);
+        // The session names no customer, yet the step is filed under the account it was about
+        // (the 360's "recent agent activity" reads it).
+        assert_eq!(
+            count(&t, &format!("SELECT COUNT(*) FROM agent_activity_log WHERE action_type = 'customer_overview' AND customer_id = '{acme}'")).await,
+            1
+        );
+        let o = cscx_core::overview::of_customer(&t.app, acme.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(o
+            .activity
+            .iter()
+            .any(|a| a.action_type == "customer_overview"));
 
         // A customer added after the names were cached is recognised at once.
         t.customer(json!({"name": "Zenith Labs", "arr": "5000"}))

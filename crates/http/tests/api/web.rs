@@ -177,6 +177,15 @@ async fn sign_in_browse_and_escape_hostile_data() {
         );
         let (_, list, _) = b.get("/customers?segment=enterprise").await;
         assert!(!list.contains("Calm Co"), "the segment filter applies");
+        // The list opens sorted by name, as its sort control says (it came in creation order).
+        t.customer(json!({"name": "Zeta Co"})).await;
+        t.customer(json!({"name": "Alpha Co"})).await;
+        let (_, list, _) = b.get("/customers").await;
+        let (alpha, zeta) = (
+            list.find("Alpha Co").unwrap(),
+            list.find("Zeta Co").unwrap(),
+        );
+        assert!(alpha < zeta, "sorted by name");
         let (s, page, _) = b.get("/customers?renewal_within=abc").await;
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("Renews within must be a number"));
