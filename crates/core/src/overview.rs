@@ -67,8 +67,10 @@ pub async fn of_customer(app: &App, id: Id) -> CoreResult<Option<Overview>> {
         ..Default::default()
     };
     let recent_signals = intelligence::list_signals(app, &recent, None, 20).await?;
-    let today = app.clock.now().date_naive();
-    let usage = cscx_store::usage::metrics(c.c(), id, today - Duration::days(30), today).await?;
+    // Usage up to the last complete day: today's row counts a partial day (DAU 0 at 9 am).
+    let yesterday = app.clock.now().date_naive() - Duration::days(1);
+    let usage =
+        cscx_store::usage::metrics(c.c(), id, yesterday - Duration::days(29), yesterday).await?;
     let people = cscx_store::stakeholders::of_customer(c.c(), id).await?;
     let contracts = cscx_store::contracts::of_customer(c.c(), id).await?;
     let mut entitlements = Vec::new();

@@ -170,8 +170,8 @@ pub fn answer(tool: &str, r: &Value) -> String {
                 );
             }
             let mut out = format!(
-                "{name} over {} days: weekly active users {} → {}, monthly {} → {}, trend {}, adoption score {}.",
-                s(&r["days"]), s(&f["wau"]), s(&l["wau"]), s(&f["mau"]), s(&l["mau"]), s(&l["trend"]), s(&l["adoption_score"])
+                "{name} over {} days to {} (the last complete day): weekly active users {} → {}, monthly {} → {}, trend {}, adoption score {}.",
+                s(&r["days"]), s(&l["metric_date"]), s(&f["wau"]), s(&l["wau"]), s(&f["mau"]), s(&l["mau"]), s(&l["trend"]), s(&l["adoption_score"])
             );
             let feats: Vec<String> = r["top_features"]
                 .as_array()

@@ -127,12 +127,14 @@ pub async fn run_read(
                 .unwrap_or(30)
                 .clamp(1, 365);
             let mut c = app.db.conn().await?;
+            // Up to the last complete day: today's row counts a partial day.
+            let last_day = today - Duration::days(1);
             let rows =
-                cscx_store::usage::metrics(c.c(), cu.id, today - Duration::days(days), today)
+                cscx_store::usage::metrics(c.c(), cu.id, last_day - Duration::days(days), last_day)
                     .await?;
             let features = top_features(rows.last(), 5);
             Ok(json!({
-                "customer": customer_json(&cu), "days": days,
+                "customer": customer_json(&cu), "days": days, "through": last_day,
                 "first": rows.first().map(usage_json), "latest": rows.last().map(usage_json),
                 "top_features": features.iter().map(|(f, u)| json!({"feature": f, "users": u})).collect::<Vec<_>>(),
             }))

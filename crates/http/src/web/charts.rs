@@ -115,7 +115,8 @@ pub fn usage(rows: &[UsageMetric]) -> String {
     let last = &rows[rows.len() - 1];
     format!(
         r##"<svg role="img" aria-label="Active users: {dau} daily, {wau} weekly, {mau} monthly" viewBox="0 0 {w} {h}" width="100%">{a}{b}{c}
-<text x="{pad}" y="14">DAU {dau} (solid) · WAU {wau} (dashed) · MAU {mau} (dotted)</text></svg>"##,
+<text x="{pad}" y="14">{day}: DAU {dau} (solid) · WAU {wau} (dashed) · MAU {mau} (dotted)</text></svg>"##,
+        day = last.metric_date.format("%-d %b %Y"),
         dau = last.dau.unwrap_or(0),
         wau = last.wau.unwrap_or(0),
         mau = last.mau.unwrap_or(0),

@@ -690,3 +690,28 @@ async fn bands_come_from_the_segments_own_model() {
         t.finish().await;
     }
 }
+
+/// The 360 reads usage to the last complete day: today's row counts a partial day (one user
+/// by mid-morning), which read as a collapse.
+#[tokio::test]
+async fn the_360_reads_usage_to_the_last_complete_day() {
+    for t in each_backend().await {
+        let c = t.customer(json!({"name": "Steady Co"})).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        t.ingest(Value::Array(t.activity(&id, 4, 1..=5, "steady")))
+            .await;
+        let (s, _) = t
+            .ingest(json!([{"event_id": "now-1", "customer_id": id, "event_type": "login", "user_id": "u0"}]))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        t.drain_jobs().await;
+        let o = cscx_core::overview::of_customer(&t.app, id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let last = o.usage.last().unwrap();
+        assert_eq!(last.metric_date, t.today() - Duration::days(1));
+        assert_eq!(last.dau, Some(4));
+        t.finish().await;
+    }
+}
