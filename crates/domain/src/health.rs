@@ -433,6 +433,28 @@ pub struct HealthResult {
     /// Set when severe evidence capped the score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cap: Option<Cap>,
+    /// When the change `changes` describes happened: a later result that moved nothing worth a
+    /// sentence keeps the last real explanation ([`keep_last_change`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Fills `current.changes` from what changed since `previous` (scored at `previous_at`); when
+/// nothing moved enough to say, the previous explanation stays, with its own date, so "what
+/// changed" and "why did health drop" survive recomputes that keep the score.
+pub fn keep_last_change(
+    previous: &HealthResult,
+    previous_at: chrono::DateTime<chrono::Utc>,
+    current: &mut HealthResult,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    current.changes = describe_changes(previous, current);
+    if !current.changes.is_empty() {
+        current.changes_at = Some(now);
+    } else if !previous.changes.is_empty() {
+        current.changes = previous.changes.clone();
+        current.changes_at = previous.changes_at.or(Some(previous_at));
+    }
 }
 
 /// A cap severe evidence put on the score.
@@ -1107,6 +1129,7 @@ pub fn compute(model: &HealthModel, inputs: &HealthInputs) -> HealthResult {
         note,
         changes: Vec::new(),
         cap,
+        changes_at: None,
     }
 }
 
@@ -2252,6 +2275,39 @@ mod tests {
     }
 
     // --- changes -----------------------------------------------------------------------------
+
+    #[test]
+    fn the_last_real_change_is_kept_until_a_newer_one() {
+        let model = HealthModel::default_model();
+        let t = |h: u32| chrono::DateTime::from_timestamp(i64::from(h) * 3600, 0).unwrap();
+        let first = compute(&model, &full_inputs());
+        let mut after = full_inputs();
+        after.mau = Some(60.0);
+        after.mau_30d_ago = Some(100.0);
+        after.dau_avg_30d = Some(13.8);
+        let mut dropped = compute(&model, &after);
+        keep_last_change(&first, t(1), &mut dropped, t(2));
+        assert!(
+            dropped.changes[0].starts_with("health fell"),
+            "{:?}",
+            dropped.changes
+        );
+        assert_eq!(dropped.changes_at, Some(t(2)));
+        // A recompute that moves nothing worth a sentence keeps that explanation and its date.
+        let mut same = compute(&model, &after);
+        keep_last_change(&dropped, t(2), &mut same, t(3));
+        assert_eq!(same.changes, dropped.changes);
+        assert_eq!(same.changes_at, Some(t(2)));
+        // A newer change replaces it.
+        let mut back = compute(&model, &full_inputs());
+        keep_last_change(&same, t(3), &mut back, t(4));
+        assert!(
+            back.changes[0].starts_with("health rose"),
+            "{:?}",
+            back.changes
+        );
+        assert_eq!(back.changes_at, Some(t(4)));
+    }
 
     #[test]
     fn describe_changes_names_the_numbers() {

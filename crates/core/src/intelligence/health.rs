@@ -159,8 +159,13 @@ pub async fn recompute_health(app: &App, customer_id: Id) -> CoreResult<Option<H
         .as_ref()
         .and_then(|h| h.components.clone())
         .and_then(|v| serde_json::from_value(v).ok());
-    if let Some(prev) = &previous_result {
-        result.changes = health_math::describe_changes(prev, &result);
+    if let (Some(prev), Some(row)) = (&previous_result, &previous) {
+        health_math::keep_last_change(
+            prev,
+            row.recorded_at.datetime(),
+            &mut result,
+            now.datetime(),
+        );
     }
     let unchanged = previous_result.as_ref().is_some_and(|p| {
         p.score == result.score

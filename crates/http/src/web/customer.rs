@@ -19,6 +19,8 @@ pub(super) struct CustomerPage {
     /// "Capped at 49 (scored 62): 1 critical risk signal open", when evidence capped it.
     cap: Option<String>,
     changes: Vec<String>,
+    /// When the change `changes` describes happened.
+    changes_at: String,
     features: Vec<(String, i64)>,
     signals: Vec<(String, String, String, String)>,
     /// Open tasks on the account: (title, when, due).
@@ -72,6 +74,12 @@ pub(super) async fn customer_page(
         .latest
         .as_ref()
         .map(|r| r.changes.clone())
+        .unwrap_or_default();
+    let changes_at = o
+        .latest
+        .as_ref()
+        .and_then(|r| r.changes_at)
+        .map(|d| d.format("%-d %b %Y").to_string())
         .unwrap_or_default();
     let cap = o.latest.as_ref().and_then(|r| r.cap.as_ref()).map(|c| {
         format!(
@@ -165,6 +173,7 @@ pub(super) async fn customer_page(
         components,
         cap,
         changes,
+        changes_at,
         features,
         signals,
         tasks,
