@@ -82,7 +82,21 @@ pub fn openapi() -> serde_json::Value {
     apidoc::refine(serde_json::to_value(api().into_openapi()).expect("the document serialises"))
 }
 
-async fn not_found() -> Response {
+/// Unknown routes: JSON for API clients, a styled page for a browser.
+async fn not_found(req: axum::extract::Request) -> Response {
+    let path = req.uri().path();
+    let api = path.starts_with("/api/") || path.starts_with("/v1/") || path.starts_with("/health");
+    let wants_html = req
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !api && wants_html {
+        return web::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "There is no page at this address.",
+        );
+    }
     ApiError::not_found("route").into_response()
 }
 

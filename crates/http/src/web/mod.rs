@@ -206,9 +206,33 @@ pub(super) fn render<T: Template>(t: &T) -> Response {
     }
 }
 
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A styled page for an error in the browser (never raw JSON or bare text), with the
+/// navigation to go on from.
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong",
+        s => s.canonical_reason().unwrap_or("Error"),
+    };
+    let mut r = render(&ErrorPage { title, message });
+    *r.status_mut() = status;
+    r
+}
+
 pub(super) fn failure(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "page failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The page could not be shown. The error is in the server's log; try again in a moment.",
+    )
 }
 
 /// The form's CSRF token matches the session's.
@@ -218,11 +242,10 @@ pub(super) fn csrf_ok(v: &Visitor, form: &HashMap<String, String>) -> bool {
 }
 
 pub(super) fn csrf_refused() -> Response {
-    (
+    error_page(
         StatusCode::FORBIDDEN,
-        "the form has expired; reload the page and try again",
+        "The form has expired: go back, reload the page and try again.",
     )
-        .into_response()
 }
 
 /// A form post from someone with at least `min` and the session's CSRF token; otherwise the
@@ -236,7 +259,10 @@ pub(super) fn refuse_write(
         return Some(csrf_refused());
     }
     if v.principal.role < min {
-        return Some((StatusCode::FORBIDDEN, format!("this needs the {min} role")).into_response());
+        return Some(error_page(
+            StatusCode::FORBIDDEN,
+            &format!("This needs the {min} role."),
+        ));
     }
     None
 }
@@ -274,7 +300,7 @@ pub(super) fn user_error_status(e: &cscx_core::CoreError) -> Option<StatusCode> 
 }
 
 pub(super) fn not_found(what: &str) -> Response {
-    (StatusCode::NOT_FOUND, format!("no such {what}")).into_response()
+    error_page(StatusCode::NOT_FOUND, &format!("There is no such {what}."))
 }
 
 pub(super) fn urlencode(s: &str) -> String {

@@ -671,3 +671,68 @@ async fn stakeholders_from_the_customer_360() {
         t.finish().await;
     }
 }
+
+/// Errors in the browser are pages with the navigation, never raw JSON or bare text; API
+/// clients still get JSON.
+#[tokio::test]
+async fn errors_in_the_browser_are_styled_pages() {
+    for t in each_backend().await {
+        t.token(Role::Viewer).await;
+        let mut b = Browser::new(&t);
+        b.sign_in("viewer@test.example").await;
+        let html_get = |path: &'static str| {
+            let mut rb = b
+                .client
+                .get(format!("{}{path}", t.base))
+                .header("accept", "text/html,application/xhtml+xml");
+            if let Some(c) = &b.cookie {
+                rb = rb.header("cookie", c);
+            }
+            rb.send()
+        };
+        let r = html_get("/no/such/page").await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("<h1>Not found</h1>") && page.contains(r#"href="/customers""#),
+            "{page}"
+        );
+        let r = html_get("/customers/01a2325b-8eb6-73d4-b5d4-94181ab3c896")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("There is no such customer."));
+        // A viewer's form post is refused with a page.
+        let (_, home, _) = b.get("/tasks").await;
+        let csrf = home
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .map(str::to_owned);
+        let (s, page, _) = b
+            .post(
+                "/tasks",
+                &[("csrf", csrf.as_deref().unwrap_or("x")), ("title", "x")],
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert!(page.contains("<h1>Not allowed</h1>"), "{page}");
+        // The API answers JSON as before.
+        let r = t
+            .client
+            .get(format!("{}/api/v1/nothing", t.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+            "not_found"
+        );
+        t.finish().await;
+    }
+}
