@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -43,6 +43,7 @@ const LIST_PARAMS: &[&str] = &[
     "renewal_before",
     "renewal_after",
     "q",
+    "format",
 ];
 
 pub(crate) fn decode_cursor(s: &str) -> Option<Cursor> {
@@ -54,9 +55,11 @@ pub(crate) fn encode_cursor(c: &Cursor) -> String {
     B64.encode(serde_json::to_vec(c).expect("cursors serialise"))
 }
 
-/// List customers, filtered and sorted, a page at a time.
+/// List customers, filtered and sorted, a page at a time; with `format=csv`, every matching
+/// customer as one CSV file (columns = the JSON fields).
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
     params(
+        ("format" = Option<String>, Query, description = "json (default) or csv: the whole filtered list"),
         ("limit" = Option<u32>, Query, description = "Page size, 1–500 (default 50)"),
         ("cursor" = Option<String>, Query, description = "next_cursor from the previous page"),
         ("sort" = Option<String>, Query, description = "name, arr, health_score, renewal_date, updated_at or created_at; prefix - for descending"),
@@ -68,13 +71,10 @@ pub(crate) fn encode_cursor(c: &Cursor) -> String {
         ("renewal_after" = Option<String>, Query, description = "YYYY-MM-DD, exclusive"),
         ("q" = Option<String>, Query, description = "Case-insensitive substring of the name"),
     ),
-    responses((status = 200, body = Page<Customer>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn list_customers(
-    State(s): State<AppState>,
-    _c: Caller,
-    p: Params,
-) -> ApiResult<Json<Page<Customer>>> {
+    responses((status = 200, content((Page<Customer> = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn list_customers(State(s): State<AppState>, _c: Caller, p: Params) -> ApiResult<Response> {
     p.only(LIST_PARAMS)?;
+    let csv = super::wants_csv(&p)?;
     let stage = p.str("stage").map(str::to_owned);
     if let Some(st) = &stage {
         cscx_domain::validate::stage(st)
@@ -117,20 +117,36 @@ async fn list_customers(
         })?),
     };
     let limit = limit(&p)?;
-    let (rows, next) =
-        cscx_core::portfolio::list_customers(&s.app, &filter, sort, cursor.as_ref(), limit)
-            .await
-            .map_err(|e| match e {
-                // A cursor made under another sort is a bad parameter, not a bad body.
-                cscx_core::CoreError::Validation(f) if f.0.contains_key("cursor") => {
-                    crate::error::ApiError::invalid_parameter("cursor", f.0["cursor"].clone())
-                }
-                other => other.into(),
-            })?;
+    let page = |cursor: Option<Cursor>, limit: u32| {
+        let (app, filter) = (&s.app, &filter);
+        async move {
+            cscx_core::portfolio::list_customers(app, filter, sort, cursor.as_ref(), limit)
+                .await
+                .map_err(|e| match e {
+                    // A cursor made under another sort is a bad parameter, not a bad body.
+                    cscx_core::CoreError::Validation(f) if f.0.contains_key("cursor") => {
+                        crate::error::ApiError::invalid_parameter("cursor", f.0["cursor"].clone())
+                    }
+                    other => other.into(),
+                })
+        }
+    };
+    if csv {
+        // Every matching customer, page by page: no silent cap.
+        let (mut all, mut next) = page(cursor, 500).await?;
+        while let Some(c) = next {
+            let (rows, more) = page(Some(c), 500).await?;
+            all.extend(rows);
+            next = more;
+        }
+        return Ok(super::csv_response(&all, "customers.csv"));
+    }
+    let (rows, next) = page(cursor, limit).await?;
     Ok(Json(Page {
         data: rows,
         next_cursor: next.as_ref().map(encode_cursor),
-    }))
+    })
+    .into_response())
 }
 
 /// Create a customer. Writable fields: name (required), arr, industry, stage, health_score,

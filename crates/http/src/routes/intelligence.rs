@@ -321,16 +321,13 @@ fn signal_filter(p: &Params) -> Result<SignalFilter, ApiError> {
     })
 }
 
-/// Risk signals across the portfolio, newest first.
+/// Risk signals across the portfolio, newest first; with `format=csv`, every matching signal
+/// as one CSV file.
 #[utoipa::path(get, path = "/api/v1/risk-signals", tag = "risk",
-    params(("severity" = Option<String>, Query), ("signal_type" = Option<String>, Query), ("status" = Option<String>, Query, description = "open or resolved"),
+    params(("format" = Option<String>, Query, description = "json (default) or csv: the whole filtered list"), ("severity" = Option<String>, Query), ("signal_type" = Option<String>, Query), ("status" = Option<String>, Query, description = "open or resolved"),
            ("customer_id" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Page<RiskSignal>), (status = 400, body = ErrorBody)))]
-async fn list_signals(
-    State(s): State<AppState>,
-    _c: Caller,
-    p: Params,
-) -> ApiResult<Json<Page<RiskSignal>>> {
+    responses((status = 200, content((Page<RiskSignal> = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody)))]
+async fn list_signals(State(s): State<AppState>, _c: Caller, p: Params) -> ApiResult<Response> {
     p.only(&[
         "severity",
         "signal_type",
@@ -338,8 +335,23 @@ async fn list_signals(
         "customer_id",
         "limit",
         "cursor",
+        "format",
     ])?;
     let f = signal_filter(&p)?;
+    if super::wants_csv(&p)? {
+        let mut all: Vec<RiskSignal> = Vec::new();
+        let mut after = p.parse("cursor", "a cursor returned by this list")?;
+        loop {
+            let rows = intel::list_signals(&s.app, &f, after, 500).await?;
+            let done = rows.len() < 500;
+            after = rows.last().map(|r| r.id);
+            all.extend(rows);
+            if done {
+                break;
+            }
+        }
+        return Ok(super::csv_response(&all, "risk-signals.csv"));
+    }
     let limit = limit(&p)?;
     let rows = intel::list_signals(
         &s.app,
@@ -348,7 +360,7 @@ async fn list_signals(
         limit + 1,
     )
     .await?;
-    Ok(Json(super::id_page(rows, limit, |r| r.id)))
+    Ok(Json(super::id_page(rows, limit, |r| r.id)).into_response())
 }
 
 /// A customer's risk signals, newest first.

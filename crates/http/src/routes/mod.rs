@@ -80,3 +80,62 @@ pub fn created<T: Serialize>(location: String, body: &T) -> Response {
     }
     resp
 }
+
+/// Whether a list was asked for as CSV (`format=csv`; `json`, the default, otherwise).
+pub fn wants_csv(p: &Params) -> Result<bool, ApiError> {
+    match p.str("format") {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(ApiError::invalid_parameter("format", "must be json or csv")),
+    }
+}
+
+/// Records as CSV (RFC 4180, CRLF, a header of the record's columns in table order): text as is,
+/// numbers and booleans as written, null as empty, objects and lists as their JSON. A cell
+/// that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
+pub fn csv_response<E: cscx_store::Entity>(rows: &[E], filename: &str) -> Response {
+    let values: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::to_value(r).expect("rows serialise"))
+        .collect();
+    let columns = E::COLUMNS;
+    let cell = |v: &serde_json::Value| -> String {
+        let text = match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let text = if text.starts_with(['=', '+', '-', '@'])
+            && !matches!(v, serde_json::Value::Number(_))
+        {
+            format!("'{text}")
+        } else {
+            text
+        };
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
+    };
+    let mut out = String::new();
+    out.push_str(&columns.join(","));
+    out.push_str("\r\n");
+    for v in &values {
+        let line: Vec<String> = columns.iter().map(|c| cell(&v[c])).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        out,
+    )
+        .into_response()
+}

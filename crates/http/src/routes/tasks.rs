@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,17 +39,14 @@ fn owner(c: &Caller, p: &Params) -> Result<Option<cscx_store::Id>, ApiError> {
 }
 
 /// Tasks in creation order. Filters: `owner` (`me` or a user id), `customer_id`, `status`
-/// (open, done, cancelled), `due_before` (YYYY-MM-DD, inclusive).
+/// (open, done, cancelled), `due_before` (YYYY-MM-DD, inclusive). `format=csv` answers every
+/// matching task as one CSV file.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
-    params(("owner" = Option<String>, Query), ("customer_id" = Option<String>, Query),
+    params(("format" = Option<String>, Query, description = "json (default) or csv: the whole filtered list"), ("owner" = Option<String>, Query), ("customer_id" = Option<String>, Query),
            ("status" = Option<String>, Query), ("due_before" = Option<String>, Query),
            ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Page<Task>), (status = 400, body = ErrorBody)))]
-async fn list_tasks(
-    State(s): State<AppState>,
-    c: Caller,
-    p: Params,
-) -> ApiResult<Json<Page<Task>>> {
+    responses((status = 200, content((Page<Task> = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody)))]
+async fn list_tasks(State(s): State<AppState>, c: Caller, p: Params) -> ApiResult<Response> {
     p.only(&[
         "owner",
         "customer_id",
@@ -57,6 +54,7 @@ async fn list_tasks(
         "due_before",
         "limit",
         "cursor",
+        "format",
     ])?;
     let status = match p.str("status") {
         None => None,
@@ -72,9 +70,23 @@ async fn list_tasks(
         status,
         due_before: p.parse("due_before", "a date (YYYY-MM-DD)")?,
     };
+    if super::wants_csv(&p)? {
+        let mut all: Vec<Task> = Vec::new();
+        let mut after = id_cursor(&p)?;
+        loop {
+            let rows = tasks::list(&s.app, &filter, after, 500).await?;
+            let done = rows.len() < 500;
+            after = rows.last().map(|t| t.id);
+            all.extend(rows);
+            if done {
+                break;
+            }
+        }
+        return Ok(super::csv_response(&all, "tasks.csv"));
+    }
     let limit = limit(&p)?;
     let rows = tasks::list(&s.app, &filter, id_cursor(&p)?, limit + 1).await?;
-    Ok(Json(id_page(rows, limit, |t| t.id)))
+    Ok(Json(id_page(rows, limit, |t| t.id)).into_response())
 }
 
 /// A day's queue of open tasks.

@@ -40,6 +40,8 @@ pub(super) struct CustomersPage {
     band: String,
     renewal_within: String,
     sort: String,
+    /// This list as CSV.
+    csv_link: String,
     mine: bool,
     segment: String,
     csm: String,
@@ -102,6 +104,35 @@ pub(super) async fn customers(
         sort_key
     };
     let sort = Sort::parse(&sort_key).unwrap_or_else(|| Sort::parse("name").expect("a sort"));
+    // The same list as CSV, from the API (the session signs the request).
+    let mut csv: Vec<(String, String)> = vec![
+        ("format".into(), "csv".into()),
+        ("sort".into(), sort_key.clone()),
+    ];
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            csv.push((k.into(), v));
+        }
+    };
+    put("q", f.q.clone());
+    put("stage", f.stage.clone());
+    put("segment", f.segment.clone());
+    put("csm_id", f.csm_id.map(|i| i.to_string()));
+    put(
+        "band",
+        f.band
+            .map(|b| b.to_string())
+            .or(f.unscored.then(|| "unscored".into())),
+    );
+    put("renewal_after", f.renewal_after.map(|d| d.to_string()));
+    put("renewal_before", f.renewal_before.map(|d| d.to_string()));
+    let csv_link = format!(
+        "/api/v1/customers?{}",
+        csv.iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
     let cursor = p.get("cursor").and_then(|c| decode_cursor(c));
     let (rows, next) =
         cscx_core::portfolio::list_customers(&s.app, &f, sort, cursor.as_ref(), 50).await?;
@@ -155,6 +186,7 @@ pub(super) async fn customers(
         band: band_sel,
         renewal_within: within,
         sort: sort_key,
+        csv_link,
         mine,
         stages: vec!["prospect", "onboarding", "active", "at_risk", "churned"],
         bands: vec!["green", "yellow", "red", "unscored"],
