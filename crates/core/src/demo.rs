@@ -31,7 +31,8 @@ const BATCH: u32 = 500;
 pub struct SeedOptions {
     pub customers: u32,
     pub seed: u64,
-    /// Password for a newly created demo admin; without one the admin can only own API tokens.
+    /// Password of the newly created sign-in users (the admin, the first CSM and the manager);
+    /// without one they can only own API tokens.
     pub admin_password: Option<String>,
     /// Days of product usage to generate per customer (0 = none), so health scores and risk
     /// signals have something to show.
@@ -75,6 +76,8 @@ pub struct SeedReport {
     pub admin_email: String,
     pub admin_created: bool,
     pub usage_events: usize,
+    /// The users who can sign in with the demo password: (e-mail, role).
+    pub logins: Vec<(String, String)>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -878,7 +881,7 @@ pub async fn seed(app: &App, opts: &SeedOptions) -> CoreResult<SeedReport> {
 
     // Users first, each on its own connection: the customer transactions below hold SQLite's
     // write lock, which user creation would otherwise wait for.
-    let (_, admin_created) = ensure_user(
+    let (admin_id, admin_created) = ensure_user(
         app,
         DEMO_ADMIN_EMAIL,
         "Demo Admin",
@@ -888,15 +891,32 @@ pub async fn seed(app: &App, opts: &SeedOptions) -> CoreResult<SeedReport> {
     .await?;
     report.admin_created = admin_created;
     report.users_created += admin_created as u32;
+    let password = opts.admin_password.as_deref();
+    if password.is_some() {
+        report
+            .logins
+            .push((DEMO_ADMIN_EMAIL.to_owned(), Role::Admin.to_string()));
+    }
+    // The first CSM and the manager sign in too, so each role's view can be tried.
     let mut csm_ids = Vec::with_capacity(DEMO_CSMS.len());
-    for (email, name) in DEMO_CSMS {
-        let (id, created) = ensure_user(app, email, name, Role::Csm, None).await?;
+    for (i, (email, name)) in DEMO_CSMS.iter().enumerate() {
+        let pw = password.filter(|_| i == 0);
+        let (id, created) = ensure_user(app, email, name, Role::Csm, pw).await?;
         csm_ids.push(id);
         report.users_created += created as u32;
+        if pw.is_some() {
+            report
+                .logins
+                .push(((*email).to_owned(), Role::Csm.to_string()));
+        }
     }
     for (email, name, role) in DEMO_OTHERS {
-        let (_, created) = ensure_user(app, email, name, role, None).await?;
+        let pw = password.filter(|_| role == Role::Manager);
+        let (_, created) = ensure_user(app, email, name, role, pw).await?;
         report.users_created += created as u32;
+        if pw.is_some() {
+            report.logins.push((email.to_owned(), role.to_string()));
+        }
     }
 
     let now = app.now();
@@ -913,9 +933,14 @@ pub async fn seed(app: &App, opts: &SeedOptions) -> CoreResult<SeedReport> {
                 report.customers_skipped += 1;
                 continue;
             }
-            // Prospects are still with sales; nobody in CS owns them yet.
-            let csm =
-                (plan.stage != Stage::Prospect).then(|| csm_ids[index as usize % csm_ids.len()]);
+            // Prospects are still with sales; nobody in CS owns them yet. Every tenth account
+            // is the admin's, so "my accounts" is not empty for whoever signs in.
+            let owner = if index % 10 == 3 {
+                admin_id
+            } else {
+                csm_ids[index as usize % csm_ids.len()]
+            };
+            let csm = (plan.stage != Stage::Prospect).then_some(owner);
             insert_customer(&mut tx, &plan, csm, now, &mut report).await?;
         }
         tx.commit().await?;

@@ -425,7 +425,18 @@ async fn serve(config: Config, bind: &str, demo: bool, with_worker: bool) -> any
         if r.customers_created > 0 {
             println!("demo portfolio loaded: {} customers", r.customers_created);
         }
-        println!("demo admin login: {} / {password}", r.admin_email);
+        let who: Vec<String> = r
+            .logins
+            .iter()
+            .map(|(email, role)| format!("{email} ({role})"))
+            .collect();
+        println!("demo logins, password {password}: {}", who.join(", "));
+        if who.is_empty() {
+            println!(
+                "demo admin login: {} (created earlier; its password is unchanged)",
+                r.admin_email
+            );
+        }
     }
     let listener = tokio::net::TcpListener::bind(bind)
         .await

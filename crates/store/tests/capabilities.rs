@@ -340,10 +340,12 @@ async fn histories_count_active_weeks_alike_on_both_engines() {
             let mut c = db.conn().await.unwrap();
             entity::insert(c.c(), &m).await.unwrap();
         }
-        let mut c = db.conn().await.unwrap();
-        let rows = cscx_store::usage::histories(c.c(), "2026-02-15".parse().unwrap())
-            .await
-            .unwrap();
+        let rows = {
+            let mut c = db.conn().await.unwrap();
+            cscx_store::usage::histories(c.c(), "2026-02-15".parse().unwrap())
+                .await
+                .unwrap()
+        };
         let first: NaiveDate = "2026-01-01".parse().unwrap();
         let last: NaiveDate = "2026-02-02".parse().unwrap();
         assert_eq!(rows, vec![(3, first, last)], "{:?}", t.backend());

@@ -736,3 +736,44 @@ async fn errors_in_the_browser_are_styled_pages() {
         t.finish().await;
     }
 }
+
+/// The demo signs in three roles with one password and gives the admin accounts of its own.
+#[tokio::test]
+async fn the_demo_signs_in_three_roles_and_the_admin_owns_accounts() {
+    for t in each_backend().await {
+        let opts = cscx_core::demo::SeedOptions {
+            customers: 20,
+            admin_password: Some("a demo password of some length".into()),
+            usage_days: 0,
+            ..Default::default()
+        };
+        let r = cscx_core::demo::seed(&t.app, &opts).await.unwrap();
+        let roles: Vec<&str> = r.logins.iter().map(|(_, role)| role.as_str()).collect();
+        assert_eq!(roles, ["admin", "csm", "manager"]);
+        for (email, _) in &r.logins {
+            let resp = t
+                .client
+                .post(format!("{}/api/v1/auth/login", t.base))
+                .json(&json!({"email": email, "password": "a demo password of some length"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{email} signs in");
+        }
+        let admin = t
+            .app
+            .auth
+            .user_by_email(&r.admin_email)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, mine) = t
+            .get(&format!("/api/v1/customers?csm_id={}", admin.id))
+            .await;
+        assert!(
+            !mine["data"].as_array().unwrap().is_empty(),
+            "the admin owns accounts"
+        );
+        t.finish().await;
+    }
+}
