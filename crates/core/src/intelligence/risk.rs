@@ -273,6 +273,13 @@ pub async fn create_signal(
 
 /// Resolves a signal with a note. An automatic signal whose condition still holds is raised
 /// again by the next detector run (the note says who closed it and when).
+pub async fn get_signal(app: &App, id: Id) -> CoreResult<RiskSignal> {
+    let mut c = app.db.conn().await?;
+    entity::get(c.c(), id)
+        .await?
+        .ok_or(CoreError::NotFound("risk signal"))
+}
+
 pub async fn resolve_signal(
     app: &App,
     who: &Principal,

@@ -63,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(forms::admin))
         .route("/tasks", get(tasks::my_day).post(tasks::add))
         .route("/tasks/{id}", post(tasks::act))
+        .route("/risk-signals/{id}", post(risk::act))
         .route("/admin/audit", get(audit::audit))
         .route("/admin/integrations", get(integrations::integrations))
         .route("/admin/users", post(forms::create_user))

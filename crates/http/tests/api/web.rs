@@ -777,3 +777,79 @@ async fn the_demo_signs_in_three_roles_and_the_admin_owns_accounts() {
         t.finish().await;
     }
 }
+
+/// Risk signals are worked from their page: readable names and dates, resolve with a note,
+/// and a follow-up task linked to the signal on the CSM's day.
+#[tokio::test]
+async fn risk_signals_are_resolved_and_followed_up_from_their_page() {
+    for t in each_backend().await {
+        let c = t.customer(json!({"name": "Signal Co"})).await;
+        let cid = c["id"].as_str().unwrap().to_owned();
+        let mut ids = Vec::new();
+        for kind in ["usage_drop", "exec_departure"] {
+            let (_, s) = t
+                .post(
+                    &format!("/api/v1/customers/{cid}/risk-signals"),
+                    json!({"signal_type": kind, "severity": "high"}),
+                )
+                .await;
+            ids.push(s["id"].as_str().unwrap().to_owned());
+        }
+        let mut b = Browser::new(&t);
+        b.sign_in("admin@test.example").await;
+        let (_, page, _) = b.get("/risk-signals").await;
+        assert!(
+            page.contains("usage drop") && page.contains("today"),
+            "{page}"
+        );
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned();
+        let (s, page, _) = b
+            .post(
+                &format!("/risk-signals/{}", ids[0]),
+                &[
+                    ("csrf", &csrf),
+                    ("do", "resolve"),
+                    ("note", "usage is back"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("Resolved: usage drop."), "{page}");
+        let (_, sig) = t
+            .get(&format!("/api/v1/customers/{cid}/risk-signals"))
+            .await;
+        let resolved = sig["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == ids[0].as_str())
+            .unwrap()
+            .clone();
+        assert!(resolved["resolved_at"].is_string(), "{resolved}");
+        assert_eq!(
+            resolved["resolution_notes"],
+            "usage is back (resolved by admin@test.example)"
+        );
+
+        let (_, page, _) = b
+            .post(
+                &format!("/risk-signals/{}", ids[1]),
+                &[("csrf", &csrf), ("do", "follow_up")],
+            )
+            .await;
+        assert!(
+            page.contains("Task added to your day: Follow up: exec departure."),
+            "{page}"
+        );
+        let (_, q) = t.get("/api/v1/tasks/queue").await;
+        let task = &q["groups"][0]["tasks"][0];
+        assert_eq!(task["risk_signal_id"], ids[1].as_str());
+        assert_eq!(task["customer_id"], cid.as_str());
+        t.finish().await;
+    }
+}
