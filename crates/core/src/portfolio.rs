@@ -383,6 +383,15 @@ pub async fn delete_customer(app: &App, who: &Principal, id: Id) -> CoreResult<(
     delete::<Customer>(app, "customer", id).await
 }
 
+/// How many customers a list filter matches and their total ARR: the numbers above the list.
+pub async fn customer_totals(
+    app: &App,
+    filter: &CustomerFilter,
+) -> CoreResult<(i64, cscx_store::Money)> {
+    let mut c = app.db.conn().await?;
+    Ok(customers::totals(c.c(), filter).await?)
+}
+
 pub async fn list_customers(
     app: &App,
     filter: &CustomerFilter,

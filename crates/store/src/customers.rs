@@ -212,13 +212,11 @@ where
     }
 }
 
-/// Appends the list query for `$filter`/`$sort`/`$cursor_value`/`$limit` to `$qb` (one text for
-/// both backends, with the per-backend sort expressions).
-macro_rules! build_list {
-    ($qb:ident, $filter:expr, $sort:expr, $cursor_value:expr, $limit:expr, $backend:expr) => {{
-        let (filter, sort, cursor_value, limit, backend) =
-            ($filter, $sort, $cursor_value, $limit, $backend);
-        $qb.push("SELECT * FROM customers WHERE 1=1");
+/// Appends the WHERE conditions of `$filter` (after a `WHERE 1=1`) to `$qb`: one text for the
+/// list and for its totals, so they always count the same rows.
+macro_rules! push_filter {
+    ($qb:ident, $filter:expr) => {{
+        let filter = $filter;
         if let Some(v) = &filter.stage {
             $qb.push(" AND stage = ").push_bind(v.clone());
         }
@@ -262,6 +260,17 @@ macro_rules! build_list {
                 .push_bind(pattern)
                 .push(" ESCAPE '\\'");
         }
+    }};
+}
+
+/// Appends the list query for `$filter`/`$sort`/`$cursor_value`/`$limit` to `$qb` (one text for
+/// both backends, with the per-backend sort expressions).
+macro_rules! build_list {
+    ($qb:ident, $filter:expr, $sort:expr, $cursor_value:expr, $limit:expr, $backend:expr) => {{
+        let (filter, sort, cursor_value, limit, backend) =
+            ($filter, $sort, $cursor_value, $limit, $backend);
+        $qb.push("SELECT * FROM customers WHERE 1=1");
+        push_filter!($qb, filter);
         let expr = sort.field.expr(backend);
         let (cmp, order) = if sort.descending {
             ("<", "DESC")
@@ -340,6 +349,28 @@ pub async fn list(
         None
     };
     Ok((rows, next))
+}
+
+/// How many customers match `filter`, and the sum of their ARR (exact: summed as decimals here,
+/// not as floating point in the database).
+pub async fn totals(c: DbConn<'_>, filter: &CustomerFilter) -> Result<(i64, Money)> {
+    let arrs: Vec<Option<Money>> = match c {
+        DbConn::Sqlite(conn) => {
+            let mut qb = QueryBuilder::<sqlx::Sqlite>::new("SELECT arr FROM customers WHERE 1=1");
+            push_filter!(qb, filter);
+            qb.build_query_scalar().fetch_all(&mut *conn).await?
+        }
+        DbConn::Postgres(conn) => {
+            let mut qb = QueryBuilder::<sqlx::Postgres>::new("SELECT arr FROM customers WHERE 1=1");
+            push_filter!(qb, filter);
+            qb.build_query_scalar().fetch_all(&mut *conn).await?
+        }
+    };
+    let sum = arrs
+        .iter()
+        .flatten()
+        .fold(rust_decimal::Decimal::ZERO, |acc, m| acc + m.0);
+    Ok((arrs.len() as i64, Money(sum)))
 }
 
 /// The database's plan for the list query (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on

@@ -42,6 +42,8 @@ pub(super) struct CustomersPage {
     sort: String,
     /// This list as CSV.
     csv_link: String,
+    /// "12 customers · $1,240,000.00 ARR": the whole filtered list, every page.
+    totals: String,
     mine: bool,
     segment: String,
     csm: String,
@@ -136,6 +138,16 @@ pub(super) async fn customers(
     let cursor = p.get("cursor").and_then(|c| decode_cursor(c));
     let (rows, next) =
         cscx_core::portfolio::list_customers(&s.app, &f, sort, cursor.as_ref(), 50).await?;
+    let (matching, arr_total) = cscx_core::portfolio::customer_totals(&s.app, &f).await?;
+    let totals = format!(
+        "{matching} {} · {} ARR",
+        if matching == 1 {
+            "customer"
+        } else {
+            "customers"
+        },
+        money(&Some(arr_total))
+    );
     // A cursor belongs to one sort and one set of filters: links that change either drop it.
     let next = next.map(|c| customers_url(&p, &[("cursor", encode_cursor(&c))]));
     let rows = rows
@@ -187,6 +199,7 @@ pub(super) async fn customers(
         renewal_within: within,
         sort: sort_key,
         csv_link,
+        totals,
         mine,
         stages: vec!["prospect", "onboarding", "active", "at_risk", "churned"],
         bands: vec!["green", "yellow", "red", "unscored"],

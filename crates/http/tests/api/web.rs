@@ -186,6 +186,13 @@ async fn sign_in_browse_and_escape_hostile_data() {
             list.find("Zeta Co").unwrap(),
         );
         assert!(alpha < zeta, "sorted by name");
+        // The filtered list's count and ARR total, over every page.
+        for (name, arr) in [("Totals One", "1000.50"), ("Totals Two", "2000.25")] {
+            t.customer(json!({"name": name, "segment": "totals", "arr": arr}))
+                .await;
+        }
+        let (_, list, _) = b.get("/customers?segment=totals").await;
+        assert!(list.contains("2 customers · $3,001 ARR"), "{list}");
         let (s, page, _) = b.get("/customers?renewal_within=abc").await;
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("Renews within must be a number"));
