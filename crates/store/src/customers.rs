@@ -97,6 +97,8 @@ pub struct CustomerFilter {
     pub renewal_after: Option<NaiveDate>,
     /// Case-insensitive substring of the name.
     pub q: Option<String>,
+    /// Leave churned customers out (the workspace's default view).
+    pub exclude_churned: bool,
 }
 
 /// The position after the last row of a page: the sort value of that row and its id.
@@ -240,6 +242,9 @@ macro_rules! push_filter {
         }
         if filter.unscored {
             $qb.push(" AND health_score IS NULL");
+        }
+        if filter.exclude_churned {
+            $qb.push(" AND stage <> 'churned'");
         }
         if let Some(v) = filter.renewal_before {
             $qb.push(" AND renewal_date < ").push_bind(v);

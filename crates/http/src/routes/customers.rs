@@ -44,6 +44,7 @@ const LIST_PARAMS: &[&str] = &[
     "renewal_after",
     "q",
     "format",
+    "exclude_churned",
 ];
 
 pub(crate) fn decode_cursor(s: &str) -> Option<Cursor> {
@@ -60,6 +61,7 @@ pub(crate) fn encode_cursor(c: &Cursor) -> String {
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
     params(
         ("format" = Option<String>, Query, description = "json (default) or csv: the whole filtered list"),
+        ("exclude_churned" = Option<bool>, Query, description = "true leaves churned customers out"),
         ("limit" = Option<u32>, Query, description = "Page size, 1–500 (default 50)"),
         ("cursor" = Option<String>, Query, description = "next_cursor from the previous page"),
         ("sort" = Option<String>, Query, description = "name, arr, health_score, renewal_date, updated_at or created_at; prefix - for descending"),
@@ -97,6 +99,9 @@ async fn list_customers(State(s): State<AppState>, _c: Caller, p: Params) -> Api
             })?),
         },
         unscored: p.str("band") == Some("unscored"),
+        exclude_churned: p
+            .parse("exclude_churned", "true or false")?
+            .unwrap_or(false),
     };
     let sort = match p.str("sort") {
         None => Sort::default(),

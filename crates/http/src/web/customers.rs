@@ -44,6 +44,7 @@ pub(super) struct CustomersPage {
     csv_link: String,
     /// "12 customers · $1,240,000.00 ARR": the whole filtered list, every page.
     totals: String,
+    with_churned: bool,
     mine: bool,
     segment: String,
     csm: String,
@@ -72,6 +73,8 @@ pub(super) async fn customers(
         get("sort"),
     );
     let mine = p.get("mine").is_some_and(|m| m == "1");
+    // Churned accounts are out of the default view, unless asked for.
+    let with_churned = p.get("churned").is_some_and(|m| m == "1");
     let (segment, csm) = (get("segment"), get("csm"));
     let mut error = None;
     let mut f = CustomerFilter {
@@ -83,6 +86,7 @@ pub(super) async fn customers(
             csm.parse().ok()
         },
         segment: (!segment.is_empty()).then(|| segment.clone()),
+        exclude_churned: !with_churned && stage.is_empty(),
         ..Default::default()
     };
     match band_sel.as_str() {
@@ -126,6 +130,7 @@ pub(super) async fn customers(
             .map(|b| b.to_string())
             .or(f.unscored.then(|| "unscored".into())),
     );
+    put("exclude_churned", f.exclude_churned.then(|| "true".into()));
     put("renewal_after", f.renewal_after.map(|d| d.to_string()));
     put("renewal_before", f.renewal_before.map(|d| d.to_string()));
     let csv_link = format!(
@@ -200,6 +205,7 @@ pub(super) async fn customers(
         sort: sort_key,
         csv_link,
         totals,
+        with_churned,
         mine,
         stages: vec!["prospect", "onboarding", "active", "at_risk", "churned"],
         bands: vec!["green", "yellow", "red", "unscored"],

@@ -193,6 +193,21 @@ async fn sign_in_browse_and_escape_hostile_data() {
         }
         let (_, list, _) = b.get("/customers?segment=totals").await;
         assert!(list.contains("2 customers · $3,001 ARR"), "{list}");
+        // Churned accounts are out of the default view, and there when asked for.
+        t.customer(json!({"name": "Gone Co", "stage": "churned", "segment": "totals"}))
+            .await;
+        let (_, list, _) = b.get("/customers?segment=totals").await;
+        assert!(
+            !list.contains("Gone Co") && list.contains("2 customers"),
+            "{list}"
+        );
+        let (_, list, _) = b.get("/customers?segment=totals&churned=1").await;
+        assert!(
+            list.contains("Gone Co") && list.contains("3 customers"),
+            "{list}"
+        );
+        let (_, list, _) = b.get("/customers?stage=churned").await;
+        assert!(list.contains("Gone Co"));
         let (s, page, _) = b.get("/customers?renewal_within=abc").await;
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("Renews within must be a number"));
