@@ -73,17 +73,17 @@ pub fn describe(e: &DomainEvent) -> String {
                 .map(|d| format!(" (due {d})"))
                 .unwrap_or_default()
         ),
-        "task.changed" => match p["status"].as_str() {
-            Some("done") if list(&p["fields"]) == "status" => {
-                format!("Task done: {}", p["title"].as_str().unwrap_or(""))
+        "task.changed" => {
+            let title = p["title"].as_str().unwrap_or("");
+            match (list(&p["fields"]).as_str(), p["status"].as_str()) {
+                ("status", Some("done")) => format!("Task done: {title}"),
+                ("status", Some("open")) => format!("Task reopened: {title}"),
+                ("status", Some("cancelled")) => format!("Task cancelled: {title}"),
+                ("snoozed until", _) => format!("Task snoozed: {title}"),
+                ("owner id", _) => format!("Task reassigned: {title}"),
+                (fields, _) => format!("Task changed ({fields}): {title}"),
             }
-            _ => format!(
-                "Task {} changed ({}): {}",
-                p["status"].as_str().unwrap_or(""),
-                list(&p["fields"]),
-                p["title"].as_str().unwrap_or("")
-            ),
-        },
+        }
         "task.due" => format!("Task due: {}", p["title"].as_str().unwrap_or("")),
         "risk_signal.raised" => format!(
             "Risk signal raised: {} ({})",
@@ -232,4 +232,52 @@ pub async fn add_note(
     record(tx.c(), &event, &Actor::of(who), Some(customer_id), now).await?;
     tx.commit().await?;
     Ok(note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, payload: Value) -> DomainEvent {
+        DomainEvent {
+            id: Id::new(),
+            event_type: kind.into(),
+            version: 1,
+            customer_id: None,
+            actor_user_id: None,
+            actor: "system".into(),
+            security: false,
+            payload,
+            occurred_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn task_changes_read_as_what_happened() {
+        let changed = |fields: Value, status: &str| {
+            describe(&event(
+                "task.changed",
+                json!({"title": "Call Jane", "fields": fields, "status": status}),
+            ))
+        };
+        assert_eq!(changed(json!(["status"]), "done"), "Task done: Call Jane");
+        assert_eq!(
+            changed(json!(["status"]), "open"),
+            "Task reopened: Call Jane"
+        );
+        assert_eq!(
+            changed(json!(["snoozed_until"]), "open"),
+            "Task snoozed: Call Jane"
+        );
+        assert_eq!(
+            changed(json!(["owner_id"]), "open"),
+            "Task reassigned: Call Jane"
+        );
+        assert_eq!(
+            changed(json!(["title", "due_date"]), "open"),
+            "Task changed (title, due date): Call Jane"
+        );
+        assert_eq!(kind_of("risk_signal.raised"), "signals");
+        assert_eq!(kind_of("auth.signed_in"), "other");
+    }
 }
