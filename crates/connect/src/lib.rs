@@ -1,7 +1,7 @@
 //! Outside systems behind traits. The approval executor hands a message or an invitation to a
 //! [`MailTransport`] or a [`Calendar`] and records the [`Delivery`] it gets back; which system
-//! carries it (the local outbox today; SMTP, Google or a CalDAV server later) is configuration,
-//! not code in the executor.
+//! carries it (the local outbox by default; an SMTP server, a CalDAV calendar) is configuration,
+//! not code in the executor. Slack notifications go through [`SlackWebhook`].
 //!
 //! Every call carries an idempotency key (the approval's id). The outbox delivers a key at most
 //! once by itself; a transport that reaches outside ([`MailTransport::reaches_outside`]) cannot
