@@ -36,7 +36,15 @@ pub fn bands(green: i64, yellow: i64, red: i64, unscored: i64) -> String {
     )
 }
 
-/// A line chart of (unix ms, value) points with the y range given.
+/// "3 Nov 2026" for a unix-ms instant.
+fn day(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%-d %b %Y").to_string())
+        .unwrap_or_default()
+}
+
+/// A line chart of (unix ms, value) points with the y range given; the axes carry the range
+/// and the first and last dates.
 pub fn line(points: &[(i64, i32)], title: &str, min: i32, max: i32) -> String {
     if points.len() < 2 {
         return String::new();
@@ -65,7 +73,14 @@ pub fn line(points: &[(i64, i32)], title: &str, min: i32, max: i32) -> String {
 <line x1="{pad}" x2="{x2}" y1="{y75:.1}" y2="{y75:.1}" stroke="#17693a" stroke-dasharray="4 4"/><text x="2" y="{y75t:.1}">75</text>
 <polyline fill="none" stroke="#1f5fbf" stroke-width="2" points="{pts}"/>
 <circle cx="{lx:.1}" cy="{ly:.1}" r="4" fill="#1f5fbf"/><text x="{tx:.1}" y="{ty:.1}">{last}</text>
+<text x="2" y="{ymax:.1}">{max}</text><text x="2" y="{ymin:.1}">{min}</text>
+<text x="{pad}" y="{dy}" font-size="11">{d0}</text><text x="{x2}" y="{dy}" font-size="11" text-anchor="end">{d1}</text>
 </svg>"##,
+        ymax = xy(points[0].0, max).1 + 4.0,
+        ymin = xy(points[0].0, min).1 + 4.0,
+        dy = h - 4.0,
+        d0 = day(points[0].0),
+        d1 = day(points[points.len() - 1].0),
         t = esc(title),
         first = points[0].1,
         last = points[points.len() - 1].1,
@@ -126,4 +141,22 @@ pub fn usage(rows: &[UsageMetric]) -> String {
         c = series(|r| r.mau, "#17693a", "MAU")
             .replace("<polyline ", r#"<polyline stroke-dasharray="2 3" "#),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_chart_names_its_range_and_dates() {
+        let day_ms = 86_400_000;
+        let svg = line(&[(0, 40), (30 * day_ms, 62)], "Health", 0, 100);
+        assert!(
+            svg.contains(">1 Jan 1970<") && svg.contains(">31 Jan 1970<"),
+            "{svg}"
+        );
+        assert!(svg.contains(">100<") && svg.contains(">0<"), "{svg}");
+        assert!(svg.contains("from 40 to 62"));
+        assert_eq!(line(&[(0, 1)], "one point", 0, 100), "");
+    }
 }
