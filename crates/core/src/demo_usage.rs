@@ -138,7 +138,14 @@ pub async fn seed_usage(app: &App, seed: u64, days: u32) -> CoreResult<usize> {
             accepted += ingest::ingest(app, batch).await?.accepted;
         }
     }
-    // Roll up and score now, so the first page a visitor opens already has health and signals.
+    // Roll up and score now, so the first page a visitor opens already has health and signals,
+    // and give the health chart the weeks behind today.
     app.drain_jobs(2).await?;
+    if days >= 14 {
+        crate::intelligence::finish_pending_rollups(app, 2).await?;
+        let from = today - chrono::Duration::days(i64::from(days) - 7);
+        crate::intelligence::backfill_history(app, from, today - chrono::Duration::days(1), 7)
+            .await?;
+    }
     Ok(accepted)
 }

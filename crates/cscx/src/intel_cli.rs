@@ -62,6 +62,16 @@ pub enum HealthCommand {
     },
     /// Recompute every customer's health and risk signals now.
     Recompute,
+    /// Record point-in-time scores for past days (every STEP days from FROM to TO), so an
+    /// imported history has a health trend; days that already have a score are kept.
+    Backfill {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value_t = 7)]
+        step: i64,
+    },
     /// Health models.
     Model {
         #[command(subcommand)]
@@ -254,6 +264,7 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
         HealthCommand::Score { .. }
             | HealthCommand::Backtest { .. }
             | HealthCommand::Calibrate { .. }
+            | HealthCommand::Backfill { .. }
     ) {
         finish_rollups(app).await?;
     }
@@ -358,6 +369,19 @@ pub async fn health(app: &App, command: HealthCommand) -> anyhow::Result<()> {
                     "proposed model stored; activate it with: cscx health model activate {id}"
                 );
             }
+            Ok(())
+        }
+        HealthCommand::Backfill { from, to, step } => {
+            let from = intel::parse_date(&from).map_err(anyhow::Error::msg)?;
+            let to = intel::parse_date(&to).map_err(anyhow::Error::msg)?;
+            let started = Instant::now();
+            let n = intel::backfill_history(app, from, to, step)
+                .await
+                .map_err(err)?;
+            println!(
+                "{n} health scores recorded for past days in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         HealthCommand::Recompute => {

@@ -345,6 +345,56 @@ pub async fn calibrate(
     })
 }
 
+/// Back-fills `health_score_history` for the days `from..=to`, every `step` days: each customer
+/// scored point in time as of each day (data up to that day only), recorded at the end of that
+/// day, when it has a score and no recorded score on that day yet. For a history imported or
+/// seeded after the fact, so the trend has depth. Returns the rows written.
+pub async fn backfill_history(
+    app: &App,
+    from: NaiveDate,
+    to: NaiveDate,
+    step: i64,
+) -> CoreResult<usize> {
+    if from > to || step < 1 {
+        return Err(CoreError::field(
+            "from",
+            "must not be after to, and step at least 1 day",
+        ));
+    }
+    let mut days = Vec::new();
+    let mut d = from;
+    while d <= to {
+        days.push(d);
+        d += Duration::days(step);
+    }
+    let mut written = 0;
+    for day in days {
+        let end = day_start(day + Duration::days(1));
+        let recorded_at = Timestamp::from_millis(end.millis() - 1);
+        for (customer, result) in scores_as_of(app, day, None).await? {
+            let Some(score) = result.score else { continue };
+            let mut tx = app.db.begin().await?;
+            let already = store::health_since(tx.c(), customer.id, day_start(day))
+                .await?
+                .iter()
+                .any(|h| h.recorded_at < end);
+            if !already {
+                let row = HealthScore {
+                    id: Id::new(),
+                    customer_id: customer.id,
+                    score,
+                    components: Some(serde_json::to_value(&result).expect("serialisable")),
+                    recorded_at,
+                };
+                entity::insert(tx.c(), &row).await?;
+                written += 1;
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(written)
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")

@@ -715,3 +715,38 @@ async fn the_360_reads_usage_to_the_last_complete_day() {
         t.finish().await;
     }
 }
+
+/// Past days get point-in-time scores on request, once each: an imported history has a trend.
+#[tokio::test]
+async fn history_is_backfilled_point_in_time_once() {
+    for t in each_backend().await {
+        let c = t.customer(json!({"name": "Backfill Co"})).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        t.ingest(Value::Array(t.activity(&id, 5, 1..=30, "bf")))
+            .await;
+        t.drain_jobs().await;
+        let today = t.today();
+        let (from, to) = (today - Duration::days(22), today - Duration::days(1));
+        let n = intel::backfill_history(&t.app, from, to, 7).await.unwrap();
+        assert_eq!(n, 4, "days -22, -15, -8, -1");
+        assert_eq!(
+            intel::backfill_history(&t.app, from, to, 7).await.unwrap(),
+            0
+        );
+        let (_, h) = t
+            .get(&format!("/api/v1/customers/{id}/health/history?limit=50"))
+            .await;
+        let days: Vec<String> = h["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["recorded_at"].as_str().unwrap()[..10].to_owned())
+            .collect();
+        for back in [22, 15, 8, 1] {
+            let day = (today - Duration::days(back)).to_string();
+            assert!(days.contains(&day), "{day} in {days:?}");
+        }
+        assert!(intel::backfill_history(&t.app, to, from, 7).await.is_err());
+        t.finish().await;
+    }
+}
