@@ -133,7 +133,7 @@ fn message(
     let call = match (call, named) {
         (Some(c), Some(n)) if c != n => {
             return Err(format!(
-                "a {} message sent to /v1/{}",
+                "a message of type {} sent to /v1/{}",
                 n.as_str(),
                 c.as_str()
             ))
@@ -390,7 +390,10 @@ mod tests {
             Some(Call::Track),
             json!({"type": "identify", "userId": "u"}),
         );
-        assert_eq!(err.err().unwrap(), "a identify message sent to /v1/track");
+        assert_eq!(
+            err.err().unwrap(),
+            "a message of type identify sent to /v1/track"
+        );
         assert!(one(None, json!({"batch": [{"userId": "u"}]}))
             .err()
             .unwrap()
