@@ -88,6 +88,11 @@ pub trait Calendar: Send + Sync {
     /// Which implementation this is, e.g. `caldav`.
     fn channel(&self) -> &'static str;
 
+    /// Whether events leave this machine (false for the outbox).
+    fn reaches_outside(&self) -> bool {
+        true
+    }
+
     /// Where events go, for people (a calendar or a folder; never credentials).
     fn target(&self) -> String;
 }

@@ -62,6 +62,10 @@ impl Calendar for Outbox {
         Box::pin(self.put(&inv.key, "ics", inv.to_ics()))
     }
 
+    fn reaches_outside(&self) -> bool {
+        false
+    }
+
     fn channel(&self) -> &'static str {
         "outbox"
     }

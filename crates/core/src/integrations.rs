@@ -64,8 +64,8 @@ pub async fn status(app: &App, who: &Principal) -> CoreResult<IntegrationStatus>
         calendar: Channel {
             channel: calendar.channel().into(),
             target: calendar.target(),
-            delivers: calendar.channel() != "outbox",
-            configured_by: source(calendar.channel() != "outbox", "CSCX_CALDAV_URL"),
+            delivers: calendar.reaches_outside(),
+            configured_by: source(calendar.reaches_outside(), "CSCX_CALDAV_URL"),
         },
         notifications: Channel {
             channel: if app.notify.slack.is_some() {

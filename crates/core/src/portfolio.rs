@@ -383,6 +383,21 @@ pub async fn delete_customer(app: &App, who: &Principal, id: Id) -> CoreResult<(
     delete::<Customer>(app, "customer", id).await
 }
 
+/// The names of the customers `ids` names (duplicates allowed), in one query per 500.
+pub async fn customer_names(
+    app: &App,
+    ids: &[Id],
+) -> CoreResult<std::collections::HashMap<Id, String>> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let mut c = app.db.conn().await?;
+    Ok(customers::names_of(c.c(), &ids)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// How many customers a list filter matches and their total ARR: the numbers above the list.
 pub async fn customer_totals(
     app: &App,

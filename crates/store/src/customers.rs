@@ -443,6 +443,27 @@ pub async fn existing_ids(mut c: DbConn<'_>, ids: &[Id]) -> Result<Vec<Id>> {
     Ok(found)
 }
 
+/// `(id, name)` of those of `ids` that exist (at most 500 a query, like [`existing_ids`]).
+pub async fn names_of(mut c: DbConn<'_>, ids: &[Id]) -> Result<Vec<(Id, String)>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let placeholders = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT id, name FROM customers WHERE id IN ({placeholders})");
+        let rows: Vec<(Id, String)> = crate::run!(c.re(), |conn| {
+            let mut q = sqlx::query_as::<_, (Id, String)>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *conn).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
 /// Customers whose lower-cased name contains `fragment` (LIKE wildcards in it are removed), in
 /// id order; all of them, however many.
 pub async fn name_contains(c: DbConn<'_>, fragment: &str) -> Result<Vec<Customer>> {

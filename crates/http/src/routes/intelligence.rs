@@ -339,17 +339,8 @@ async fn list_signals(State(s): State<AppState>, _c: Caller, p: Params) -> ApiRe
     ])?;
     let f = signal_filter(&p)?;
     if super::wants_csv(&p)? {
-        let mut all: Vec<RiskSignal> = Vec::new();
-        let mut after = p.parse("cursor", "a cursor returned by this list")?;
-        loop {
-            let rows = intel::list_signals(&s.app, &f, after, 500).await?;
-            let done = rows.len() < 500;
-            after = rows.last().map(|r| r.id);
-            all.extend(rows);
-            if done {
-                break;
-            }
-        }
+        let after = p.parse("cursor", "a cursor returned by this list")?;
+        let all = super::every_page(after, |a, n| intel::list_signals(&s.app, &f, a, n)).await?;
         return Ok(super::csv_response(&all, "risk-signals.csv"));
     }
     let limit = limit(&p)?;

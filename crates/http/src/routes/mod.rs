@@ -22,7 +22,7 @@ use serde_json::json;
 
 use cscx_store::Id;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::Params;
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -138,4 +138,25 @@ pub fn csv_response<E: cscx_store::Entity>(rows: &[E], filename: &str) -> Respon
         out,
     )
         .into_response()
+}
+
+/// Every row of an id-keyset list from `after` on, read 500 at a time (CSV exports: no silent
+/// cap). `page(after, limit)` answers one page in id order.
+pub async fn every_page<E, F, Fut>(mut after: Option<Id>, page: F) -> ApiResult<Vec<E>>
+where
+    E: cscx_store::Entity,
+    F: Fn(Option<Id>, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<E>, cscx_core::CoreError>>,
+{
+    const PAGE: u32 = 500;
+    let mut all = Vec::new();
+    loop {
+        let rows = page(after, PAGE).await?;
+        let done = rows.len() < PAGE as usize;
+        after = rows.last().map(|r| r.id());
+        all.extend(rows);
+        if done {
+            return Ok(all);
+        }
+    }
 }

@@ -71,17 +71,8 @@ async fn list_tasks(State(s): State<AppState>, c: Caller, p: Params) -> ApiResul
         due_before: p.parse("due_before", "a date (YYYY-MM-DD)")?,
     };
     if super::wants_csv(&p)? {
-        let mut all: Vec<Task> = Vec::new();
-        let mut after = id_cursor(&p)?;
-        loop {
-            let rows = tasks::list(&s.app, &filter, after, 500).await?;
-            let done = rows.len() < 500;
-            after = rows.last().map(|t| t.id);
-            all.extend(rows);
-            if done {
-                break;
-            }
-        }
+        let all =
+            super::every_page(id_cursor(&p)?, |a, n| tasks::list(&s.app, &filter, a, n)).await?;
         return Ok(super::csv_response(&all, "tasks.csv"));
     }
     let limit = limit(&p)?;

@@ -34,16 +34,12 @@ async fn page(
 ) -> Result<Response, PageError> {
     let (groups, truncated) =
         cscx_core::tasks::queue(&s.app, Some(v.principal.user_id), None).await?;
-    let mut names = HashMap::new();
-    for t in groups.iter().flat_map(|g| &g.tasks) {
-        if let Some(id) = t.customer_id {
-            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(id) {
-                if let Ok(c) = cscx_core::portfolio::get_customer(&s.app, id).await {
-                    e.insert(c.name);
-                }
-            }
-        }
-    }
+    let ids: Vec<Id> = groups
+        .iter()
+        .flat_map(|g| &g.tasks)
+        .filter_map(|t| t.customer_id)
+        .collect();
+    let names = cscx_core::portfolio::customer_names(&s.app, &ids).await?;
     let failed = error.is_some();
     let mut r = render(&TasksPage {
         frame: v.frame("tasks"),
